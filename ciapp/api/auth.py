@@ -1,0 +1,98 @@
+"""Authentication of API calls by an organization's token.
+
+webapp.io takes the token as the query parameter ``token``; clients may also
+send ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from ciapp.api.responses import error
+from ciapp.models import ApiToken, Organization
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+class ApiRequest(HttpRequest):
+    api_token: ApiToken
+    organization: Organization
+
+
+def _presented_token(request: HttpRequest) -> tuple[str | None, str | None]:
+    """The token the request carries, or an error sentence."""
+    from_query = request.GET.get("token")
+    header = request.headers.get("Authorization", "")
+    from_header = None
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return None, "The Authorization header must be 'Bearer <token>'."
+        from_header = value.strip()
+    if from_query and from_header and from_query != from_header:
+        return None, (
+            "The token in the query string and the one in the Authorization "
+            "header differ; send one."
+        )
+    token = from_header or from_query
+    if not token:
+        return None, (
+            "An API token is required: pass it as the query parameter "
+            "'token' or as 'Authorization: Bearer <token>'."
+        )
+    return token, None
+
+
+def token_required(view: View) -> View:
+    """Let the view run only for a valid token, and give it the organization."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        plain, problem = _presented_token(request)
+        if plain is None:
+            return error(problem or "", 401, WWW_Authenticate="Bearer")
+
+        token = ApiToken.authenticate(plain)
+        if token is None:
+            logger.info("rejected an API token from %s", request.META["REMOTE_ADDR"])
+            return error(
+                "The API token is not valid: it is unknown or was revoked.",
+                401,
+                WWW_Authenticate="Bearer",
+            )
+
+        token.touch()
+        request.api_token = token  # type: ignore[attr-defined]
+        request.organization = token.organization  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def allow_methods(*methods: str) -> Callable[[View], View]:
+    """Answer other methods with a JSON 405 that lists the allowed ones."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return error(
+                    f"{request.method} is not allowed here; use "
+                    f"{' or '.join(methods)}.",
+                    405,
+                    Allow=", ".join(methods),
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

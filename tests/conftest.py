@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from ciapp.models import ApiToken, Membership, Organization, Repository
+from tests.gitrepo import GitRepo
+
+
+@pytest.fixture(autouse=True)
+def _git_mirrors(settings, tmp_path: Path) -> Iterator[None]:
+    """Keep each test's git mirrors in its own folder."""
+    settings.GIT_MIRROR_DIR = tmp_path / "mirrors"
+    yield
+
+
+@pytest.fixture
+def org(db) -> Organization:
+    return Organization.objects.create(name="acme")
+
+
+@pytest.fixture
+def other_org(db) -> Organization:
+    return Organization.objects.create(name="globex")
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> GitRepo:
+    """A git repository with two commits on master and a feature branch."""
+    repo = GitRepo(tmp_path / "source")
+    repo.commit("Initial commit", {"Layerfile": "FROM vm/ubuntu:22.04\nRUN true\n"})
+    repo.commit(
+        "Add checkout flow\n\nThe cart can now be paid for.\nSecond line.",
+        {"app.py": "print('hi')\n"},
+        author="Grace Hopper <grace@example.test>",
+    )
+    repo.branch("feature/pay")
+    repo.commit("WIP: pay with card", {"pay.py": "pass\n"})
+    repo.git("tag", "v1.0")
+    repo.checkout("master")
+    return repo
+
+
+@pytest.fixture
+def repository(org: Organization, source: GitRepo) -> Repository:
+    return Repository.objects.create(
+        organization=org, name="webapp", git_source=str(source.path)
+    )
+
+
+@pytest.fixture
+def other_repository(other_org: Organization, source: GitRepo) -> Repository:
+    return Repository.objects.create(
+        organization=other_org, name="webapp", git_source=str(source.path)
+    )
+
+
+@pytest.fixture
+def token(org: Organization) -> str:
+    return ApiToken.issue(org, "tests")[1]
+
+
+@pytest.fixture
+def other_token(other_org: Organization) -> str:
+    return ApiToken.issue(other_org, "tests")[1]
+
+
+@pytest.fixture
+def member(org: Organization) -> User:
+    user = User.objects.create_user("member", password="pw-member-1")
+    Membership.objects.create(organization=org, user=user)
+    return user
+
+
+@pytest.fixture
+def outsider(other_org: Organization) -> User:
+    user = User.objects.create_user("outsider", password="pw-outsider-1")
+    Membership.objects.create(organization=other_org, user=user)
+    return user
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return User.objects.create_superuser("staff", password="pw-staff-1")
+
+
+@pytest.fixture
+def member_client(client: Client, member: User) -> Client:
+    client.force_login(member)
+    return client
