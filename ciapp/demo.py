@@ -240,7 +240,7 @@ class DemoCommit:
 
 
 def _fast_import_stream(
-    spec: DemoRepository, rng: random.Random, start: datetime, commits: int
+    spec: DemoRepository, rng: random.Random, end: datetime, commits: int
 ) -> tuple[bytes, list[tuple[int, str, str, str, str, datetime]]]:
     """A git fast-import stream of a repository's history, and its commits."""
     out: list[bytes] = []
@@ -250,7 +250,8 @@ def _fast_import_stream(
         raw = text.encode()
         out.append(b"data %d\n" % len(raw) + raw + b"\n")
 
-    when = start
+    gaps = [timedelta(minutes=rng.randint(20, 600)) for _ in range(commits)]
+    when = end - sum(gaps, timedelta()) - timedelta(minutes=5)
     mark = 0
     main_tip = 0
     for i in range(commits):
@@ -265,7 +266,7 @@ def _fast_import_stream(
             title = "Bump lodash from 4.17.20 to 4.17.21"
         body = rng.choice(BODIES)
         message = title + ("\n\n" + body if body else "") + "\n"
-        when += timedelta(minutes=rng.randint(20, 600))
+        when += gaps[i]
         stamp = f"{name} <{email}> {int(when.timestamp())} +0000"
         out.append(f"commit refs/heads/{branch}\nmark :{mark}\n".encode())
         out.append(f"author {stamp}\ncommitter {stamp}\n".encode())
@@ -287,14 +288,14 @@ def _fast_import_stream(
 
 
 def make_git_repository(
-    path: Path, spec: DemoRepository, rng: random.Random, start: datetime, commits: int
+    path: Path, spec: DemoRepository, rng: random.Random, end: datetime, commits: int
 ) -> list[DemoCommit]:
     """Create a bare git repository at ``path`` with a made-up history."""
     subprocess.run(
         ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)],
         check=True,
     )
-    stream, made = _fast_import_stream(spec, rng, start, commits)
+    stream, made = _fast_import_stream(spec, rng, end, commits)
     marks = path / "marks"
     subprocess.run(
         ["git", "fast-import", "--quiet", f"--export-marks={marks}"],
@@ -369,16 +370,15 @@ class DemoLoader:
     @transaction.atomic
     def load(self) -> Organization:
         organization, _ = Organization.objects.get_or_create(name=ORGANIZATION)
-        start = timezone.now() - timedelta(days=30)
         for spec in REPOSITORIES:
-            self._load_repository(organization, spec, start)
+            self._load_repository(organization, spec, timezone.now())
         return organization
 
     def _load_repository(
-        self, organization: Organization, spec: DemoRepository, start: datetime
+        self, organization: Organization, spec: DemoRepository, end: datetime
     ) -> None:
         path = self.source_dir / f"{spec.name}.git"
-        commits = make_git_repository(path, spec, self.rng, start, self.commits)
+        commits = make_git_repository(path, spec, self.rng, end, self.commits)
         repository = Repository.objects.create(
             organization=organization,
             name=spec.name,

@@ -45,20 +45,43 @@ class CommitInfo:
 
 
 def check_ref_name(value: str, what: str) -> str | None:
-    """Why ``value`` cannot name a branch or ref, or None when it can."""
+    """Why ``value`` cannot name a branch, or None when it can."""
+    problem = _check_common(value, what)
+    if problem is None and (
+        value.endswith((".", "/", ".lock")) or "@{" in value or "//" in value
+    ):
+        problem = f"{what} {value!r} is not a valid git branch name."
+    if problem is None and _BAD_REF_CHARS.search(value):
+        problem = (
+            f"{what} {value!r} contains a character git does not allow in branch "
+            "names (spaces, control characters, ~ ^ : ? * [ or \\)."
+        )
+    return problem
+
+
+def check_revision(value: str, what: str) -> str | None:
+    """Why ``value`` cannot name a commit, or None when it might.
+
+    Revisions are wider than branch names: ``main~2`` and ``v1.0^`` are fine.
+    """
+    problem = _check_common(value, what)
+    if problem is None and re.search(r"[\x00-\x20\x7f:\\]", value):
+        problem = (
+            f"{what} {value!r} contains spaces, control characters, ':' or "
+            "'\\', which no commit name has."
+        )
+    return problem
+
+
+def _check_common(value: str, what: str) -> str | None:
     if not value:
         return f"{what} must not be empty."
     if len(value) > 255:
         return f"{what} is {len(value)} characters long; the limit is 255."
     if value.startswith("-"):
         return f"{what} must not start with '-'."
-    if ".." in value or value.endswith((".", "/", ".lock")) or "@{" in value:
-        return f"{what} {value!r} is not a valid git ref name."
-    if _BAD_REF_CHARS.search(value.replace("^{commit}", "")):
-        return (
-            f"{what} {value!r} contains a character git does not allow in ref "
-            "names (spaces, control characters, ~ ^ : ? * [ or \\)."
-        )
+    if ".." in value:
+        return f"{what} {value!r} must not contain '..'; name one commit."
     return None
 
 

@@ -47,7 +47,9 @@ class GitRepo:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
             self.git("add", name)
-        self.git("commit", "--quiet", "--allow-empty", f"--author={author}", "-m", message)
+        self.git(
+            "commit", "--quiet", "--allow-empty", f"--author={author}", "-m", message
+        )
         return self.git("rev-parse", "HEAD")
 
     def branch(self, name: str) -> None:

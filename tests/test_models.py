@@ -27,11 +27,23 @@ from tests.factories import finish, make_job, start_job
 @pytest.mark.parametrize(
     "value, expected",
     [
-        (datetime(2020, 5, 5, 5, 11, 44, 179550, UTC), "2020-05-05 05:11:44.17955 +0000 UTC"),
-        (datetime(2000, 1, 1, 1, 23, 45, 123456, UTC), "2000-01-01 01:23:45.123456 +0000 UTC"),
+        (
+            datetime(2020, 5, 5, 5, 11, 44, 179550, UTC),
+            "2020-05-05 05:11:44.17955 +0000 UTC",
+        ),
+        (
+            datetime(2000, 1, 1, 1, 23, 45, 123456, UTC),
+            "2000-01-01 01:23:45.123456 +0000 UTC",
+        ),
         (datetime(2000, 1, 1, 1, 23, 45, 0, UTC), "2000-01-01 01:23:45 +0000 UTC"),
-        (datetime(2000, 1, 1, 1, 23, 45, 100000, UTC), "2000-01-01 01:23:45.1 +0000 UTC"),
-        (datetime(2000, 1, 1, 1, 23, 45, 1, UTC), "2000-01-01 01:23:45.000001 +0000 UTC"),
+        (
+            datetime(2000, 1, 1, 1, 23, 45, 100000, UTC),
+            "2000-01-01 01:23:45.1 +0000 UTC",
+        ),
+        (
+            datetime(2000, 1, 1, 1, 23, 45, 1, UTC),
+            "2000-01-01 01:23:45.000001 +0000 UTC",
+        ),
     ],
 )
 def test_it_formats_times_like_go(value, expected):
@@ -55,9 +67,14 @@ class TestTokens:
 
     def test_it_rejects_a_changed_secret(self, org):
         _, plain = ApiToken.issue(org)
-        assert ApiToken.authenticate(plain[:-1] + ("x" if plain[-1] != "x" else "y")) is None
+        assert (
+            ApiToken.authenticate(plain[:-1] + ("x" if plain[-1] != "x" else "y"))
+            is None
+        )
 
-    @pytest.mark.parametrize("plain", ["", "lci_", "nonsense", "lci_zz_abc", "lci_0123456789abcdef_"])
+    @pytest.mark.parametrize(
+        "plain", ["", "lci_", "nonsense", "lci_zz_abc", "lci_0123456789abcdef_"]
+    )
     def test_it_rejects_malformed_tokens(self, db, plain):
         assert ApiToken.authenticate(plain) is None
 
@@ -70,7 +87,12 @@ class TestTokens:
 class TestRepository:
     @pytest.mark.parametrize(
         "given, stored",
-        [("My Repo", "my-repo"), ("web.app", "web-app"), ("API", "api"), ("a_b", "a_b")],
+        [
+            ("My Repo", "my-repo"),
+            ("web.app", "web-app"),
+            ("API", "api"),
+            ("a_b", "a_b"),
+        ],
     )
     def test_it_normalises_names(self, org, given, stored):
         repo = Repository.objects.create(organization=org, name=given, git_source="/x")
@@ -155,7 +177,9 @@ class TestTransitions:
         job = make_job(repository)
         with pytest.raises(ValueError):
             job.set_status(JobStatus.ERROR)
-        job.set_status(JobStatus.ERROR, error_kind=JobErrorKind.LAYERFILE, error_message="x")
+        job.set_status(
+            JobStatus.ERROR, error_kind=JobErrorKind.LAYERFILE, error_message="x"
+        )
         assert job.calculated_status == CalculatedStatus.BAD_LAYERFILE
 
 
@@ -168,7 +192,11 @@ class TestRetry:
         assert job.calculated_status == CalculatedStatus.FAILURE
 
         retry = runner.retry()
-        assert (runner.was_retried, retry.index, retry.runner_id) == (True, 2, "Layerfile-2")
+        assert (runner.was_retried, retry.index, retry.runner_id) == (
+            True,
+            2,
+            "Layerfile-2",
+        )
         job.refresh_from_db()
         assert job.calculated_status == CalculatedStatus.RUNNING
         assert job.finished_at is None
@@ -180,7 +208,13 @@ class TestRetry:
     def test_it_takes_the_next_index_of_the_layerfile(self, repository):
         job = make_job(repository)
         (runner,) = start_job(job)
-        Runner.objects.create(job=job, layerfile_path="Layerfile", name="Layerfile", index=2, status="SUCCESS")
+        Runner.objects.create(
+            job=job,
+            layerfile_path="Layerfile",
+            name="Layerfile",
+            index=2,
+            status="SUCCESS",
+        )
         finish(runner, RunnerStatus.ERROR)
         assert runner.retry().index == 3
 
@@ -216,9 +250,15 @@ ACTIONS = st.lists(
 
 
 @pytest.mark.django_db
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(layerfiles=st.integers(min_value=1, max_value=4), actions=ACTIONS)
-def test_the_stored_status_always_equals_the_derivation(repository, layerfiles, actions):
+def test_the_stored_status_always_equals_the_derivation(
+    repository, layerfiles, actions
+):
     """Random runner transitions and retries never let the stored status drift."""
     job = make_job(repository)
     start_job(job, *[f"l{i}/Layerfile" for i in range(layerfiles)])
@@ -235,7 +275,11 @@ def test_the_stored_status_always_equals_the_derivation(repository, layerfiles, 
         except InvalidTransition:
             pass
         job.refresh_from_db()
-        statuses = list(job.runners.filter(was_retried=False).values_list("status", flat=True))
-        assert job.calculated_status == calculate_status(job.status, job.error_kind, statuses)
+        statuses = list(
+            job.runners.filter(was_retried=False).values_list("status", flat=True)
+        )
+        assert job.calculated_status == calculate_status(
+            job.status, job.error_kind, statuses
+        )
         assert len(statuses) == layerfiles
     assert Job.objects.get(pk=job.pk).calculated_status == job.calculated_status

@@ -13,7 +13,13 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 
 from ciapp.api.auth import ApiRequest, allow_methods, token_required
 from ciapp.api.responses import error, ok
-from ciapp.git import GitError, Mirror, UnknownRevision, check_ref_name
+from ciapp.git import (
+    GitError,
+    Mirror,
+    UnknownRevision,
+    check_ref_name,
+    check_revision,
+)
 from ciapp.models import Job, Repository
 from ciapp.search import InvalidQuery, normalize_repository_name, parse
 from ciapp.statuses import JobErrorKind, JobStatus
@@ -21,6 +27,7 @@ from ciapp.statuses import JobErrorKind, JobStatus
 logger = logging.getLogger(__name__)
 
 CREATE_FIELDS = ("branch", "ref", "accept_buttons", "extra")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 API_RUN_START_REASON = "Manual run created by API"
 
 
@@ -178,22 +185,18 @@ def _create_fields(request: HttpRequest) -> dict[str, Any]:
 
     content_type = request.content_type or ""
     body: dict[str, Any]
-    if content_type == "application/json" or (
-        content_type not in ("application/x-www-form-urlencoded", "multipart/form-data")
-        and raw.lstrip()[:1] in (b"{", b"[")
-    ):
+    if content_type in FORM_TYPES:
+        body = _single_values(request.POST, "body")
+    elif content_type == "application/json" or raw.lstrip()[:1] in (b"{", b"["):
         body = _json_object(raw)
-    elif raw.strip() and content_type not in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-        "",
-        "text/plain",
-    ):
+    elif not raw.strip():
+        body = {}
+    elif content_type in ("", "text/plain"):
+        body = _single_values(QueryDict(raw, encoding="utf-8"), "body")
+    else:
         raise BadInput(
             f"Send the fields as JSON or as a form, not as {content_type}.", 415
         )
-    else:
-        body = _single_values(QueryDict(raw, encoding="utf-8"), "body")
 
     query = _single_values(request.GET, "query string")
     query.pop("token", None)
@@ -265,7 +268,7 @@ def _boolean(fields: dict[str, Any], name: str) -> bool:
 def _check_create(branch: str, ref: str, extra: str) -> None:
     problem = check_ref_name(branch, "branch")
     if problem is None and ref:
-        problem = check_ref_name(ref, "ref")
+        problem = check_revision(ref, "ref")
     if problem:
         raise BadInput(problem)
     size = len(extra.encode())

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,179 +16,445 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('member', 'Member')], default='member', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("member", "Member")],
+                        default="member",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('members', models.ManyToManyField(related_name='organizations', through='ciapp.Membership', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        related_name="organizations",
+                        through="ciapp.Membership",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='membership',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='ciapp.organization'),
+            model_name="membership",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to="ciapp.organization",
+            ),
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('key_id', models.CharField(editable=False, max_length=16, unique=True)),
-                ('digest', models.CharField(editable=False, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='ciapp.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100)),
+                (
+                    "key_id",
+                    models.CharField(editable=False, max_length=16, unique=True),
+                ),
+                ("digest", models.CharField(editable=False, max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "last_used_at",
+                    models.DateTimeField(blank=True, editable=False, null=True),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tokens",
+                        to="ciapp.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Repository',
+            name="Repository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Lower-case; spaces and dots become dashes.', max_length=100)),
-                ('git_source', models.CharField(help_text='A URL or a local path that git can fetch from.', max_length=1000)),
-                ('default_branch', models.CharField(default='master', max_length=255)),
-                ('last_job_number', models.PositiveIntegerField(default=0, editable=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='repositories', to='ciapp.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Lower-case; spaces and dots become dashes.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "git_source",
+                    models.CharField(
+                        help_text="A URL or a local path that git can fetch from.",
+                        max_length=1000,
+                    ),
+                ),
+                ("default_branch", models.CharField(default="master", max_length=255)),
+                (
+                    "last_job_number",
+                    models.PositiveIntegerField(default=0, editable=False),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="repositories",
+                        to="ciapp.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'repositories',
-                'ordering': ['organization__name', 'name'],
+                "verbose_name_plural": "repositories",
+                "ordering": ["organization__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('commit_sha', models.CharField(blank=True, max_length=64)),
-                ('commit_title', models.TextField(blank=True)),
-                ('commit_body', models.TextField(blank=True)),
-                ('commit_author', models.CharField(blank=True, max_length=255)),
-                ('number', models.PositiveIntegerField(editable=False)),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('status', models.CharField(choices=[('NEW', 'New'), ('STARTING_RUNNERS', 'Starting Runners'), ('SEE_RUNNERS', 'See Runners'), ('ERROR', 'Error')], default='NEW', max_length=20)),
-                ('error_kind', models.CharField(blank=True, choices=[('', 'No error'), ('LAYERFILE', 'Layerfile invalid or missing'), ('INTERNAL', 'Internal error')], default='', max_length=10)),
-                ('error_message', models.TextField(blank=True)),
-                ('calculated_status', models.CharField(choices=[('NEW', 'New'), ('JOB_ERROR', 'Job Error'), ('BAD_LAYERFILE', 'Bad Layerfile'), ('STARTING_RUNNERS', 'Starting Runners'), ('FAILURE', 'Failure'), ('RUNNER_CANCELLED', 'Runner Cancelled'), ('RUNNER_ERROR', 'Runner Error'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded')], default='NEW', max_length=20)),
-                ('status_change_time', models.DateTimeField(default=django.utils.timezone.now)),
-                ('branch', models.CharField(max_length=255)),
-                ('merge_branch', models.CharField(blank=True, max_length=255)),
-                ('ref', models.CharField(blank=True, max_length=255)),
-                ('run_start_reason', models.CharField(max_length=255)),
-                ('run_start_reason_url', models.CharField(blank=True, max_length=1000)),
-                ('accept_buttons', models.BooleanField(default=False)),
-                ('extra', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='ciapp.organization')),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='ciapp.repository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("commit_sha", models.CharField(blank=True, max_length=64)),
+                ("commit_title", models.TextField(blank=True)),
+                ("commit_body", models.TextField(blank=True)),
+                ("commit_author", models.CharField(blank=True, max_length=255)),
+                ("number", models.PositiveIntegerField(editable=False)),
+                (
+                    "uuid",
+                    models.UUIDField(default=uuid.uuid4, editable=False, unique=True),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("NEW", "New"),
+                            ("STARTING_RUNNERS", "Starting Runners"),
+                            ("SEE_RUNNERS", "See Runners"),
+                            ("ERROR", "Error"),
+                        ],
+                        default="NEW",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "error_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "No error"),
+                            ("LAYERFILE", "Layerfile invalid or missing"),
+                            ("INTERNAL", "Internal error"),
+                        ],
+                        default="",
+                        max_length=10,
+                    ),
+                ),
+                ("error_message", models.TextField(blank=True)),
+                (
+                    "calculated_status",
+                    models.CharField(
+                        choices=[
+                            ("NEW", "New"),
+                            ("JOB_ERROR", "Job Error"),
+                            ("BAD_LAYERFILE", "Bad Layerfile"),
+                            ("STARTING_RUNNERS", "Starting Runners"),
+                            ("FAILURE", "Failure"),
+                            ("RUNNER_CANCELLED", "Runner Cancelled"),
+                            ("RUNNER_ERROR", "Runner Error"),
+                            ("RUNNING", "Running"),
+                            ("SUCCEEDED", "Succeeded"),
+                        ],
+                        default="NEW",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status_change_time",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("branch", models.CharField(max_length=255)),
+                ("merge_branch", models.CharField(blank=True, max_length=255)),
+                ("ref", models.CharField(blank=True, max_length=255)),
+                ("run_start_reason", models.CharField(max_length=255)),
+                ("run_start_reason_url", models.CharField(blank=True, max_length=1000)),
+                ("accept_buttons", models.BooleanField(default=False)),
+                ("extra", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="ciapp.organization",
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="ciapp.repository",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RepositorySecret',
+            name="RepositorySecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128)),
-                ('value', models.TextField()),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='secrets', to='ciapp.repository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=128)),
+                ("value", models.TextField()),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="secrets",
+                        to="ciapp.repository",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Runner',
+            name="Runner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('layerfile_path', models.CharField(max_length=1000)),
-                ('name', models.CharField(max_length=255)),
-                ('index', models.PositiveIntegerField(default=1)),
-                ('split_index', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('NEW', 'New'), ('WAITING_PARENTS', 'Waiting Parents'), ('RUNNING', 'Running'), ('SUCCESS', 'Success'), ('FAILURE', 'Failure'), ('ERROR', 'Error'), ('CANCELLED', 'Cancelled')], default='NEW', max_length=20)),
-                ('was_retried', models.BooleanField(default=False)),
-                ('error_message', models.TextField(blank=True)),
-                ('status_change_time', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runners', to='ciapp.job')),
-                ('retry_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retried_by', to='ciapp.runner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("layerfile_path", models.CharField(max_length=1000)),
+                ("name", models.CharField(max_length=255)),
+                ("index", models.PositiveIntegerField(default=1)),
+                ("split_index", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("NEW", "New"),
+                            ("WAITING_PARENTS", "Waiting Parents"),
+                            ("RUNNING", "Running"),
+                            ("SUCCESS", "Success"),
+                            ("FAILURE", "Failure"),
+                            ("ERROR", "Error"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        default="NEW",
+                        max_length=20,
+                    ),
+                ),
+                ("was_retried", models.BooleanField(default=False)),
+                ("error_message", models.TextField(blank=True)),
+                (
+                    "status_change_time",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runners",
+                        to="ciapp.job",
+                    ),
+                ),
+                (
+                    "retry_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="retried_by",
+                        to="ciapp.runner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['layerfile_path', 'index'],
+                "ordering": ["layerfile_path", "index"],
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('line', models.PositiveIntegerField()),
-                ('instruction', models.TextField()),
-                ('status', models.CharField(choices=[('NEW', 'New'), ('RUNNING', 'Running'), ('SUCCESS', 'Success'), ('FAILURE', 'Failure'), ('ERROR', 'Error'), ('CANCELLED', 'Cancelled'), ('SKIPPED', 'Skipped')], default='NEW', max_length=20)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('log', models.TextField(blank=True)),
-                ('runner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='ciapp.runner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("line", models.PositiveIntegerField()),
+                ("instruction", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("NEW", "New"),
+                            ("RUNNING", "Running"),
+                            ("SUCCESS", "Success"),
+                            ("FAILURE", "Failure"),
+                            ("ERROR", "Error"),
+                            ("CANCELLED", "Cancelled"),
+                            ("SKIPPED", "Skipped"),
+                        ],
+                        default="NEW",
+                        max_length=20,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("log", models.TextField(blank=True)),
+                (
+                    "runner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="ciapp.runner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['runner', 'position'],
+                "ordering": ["runner", "position"],
             },
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('organization', 'user'), name='one_membership_per_user'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "user"), name="one_membership_per_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='repository',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='repository_name_per_org'),
+            model_name="repository",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "name"), name="repository_name_per_org"
+            ),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['organization', '-id'], name='job_org_newest'),
+            model_name="job",
+            index=models.Index(fields=["organization", "-id"], name="job_org_newest"),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['calculated_status'], name='job_calculated_status'),
+            model_name="job",
+            index=models.Index(
+                fields=["calculated_status"], name="job_calculated_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['repository', 'branch', '-number'], name='job_repo_branch'),
+            model_name="job",
+            index=models.Index(
+                fields=["repository", "branch", "-number"], name="job_repo_branch"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.UniqueConstraint(fields=('repository', 'number'), name='job_number_per_repository'),
+            model_name="job",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "number"), name="job_number_per_repository"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='repositorysecret',
-            constraint=models.UniqueConstraint(fields=('repository', 'name'), name='secret_name_per_repository'),
+            model_name="repositorysecret",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "name"), name="secret_name_per_repository"
+            ),
         ),
         migrations.AddIndex(
-            model_name='runner',
-            index=models.Index(fields=['job', 'was_retried'], name='runner_current'),
+            model_name="runner",
+            index=models.Index(fields=["job", "was_retried"], name="runner_current"),
         ),
         migrations.AddConstraint(
-            model_name='runner',
-            constraint=models.UniqueConstraint(fields=('job', 'layerfile_path', 'index'), name='runner_index_per_layerfile'),
+            model_name="runner",
+            constraint=models.UniqueConstraint(
+                fields=("job", "layerfile_path", "index"),
+                name="runner_index_per_layerfile",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('runner', 'position'), name='step_position_per_runner'),
+            model_name="step",
+            constraint=models.UniqueConstraint(
+                fields=("runner", "position"), name="step_position_per_runner"
+            ),
         ),
     ]
