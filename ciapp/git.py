@@ -221,3 +221,69 @@ def check_source(source: str) -> None:
         _run(["ls-remote", "--heads", "--end-of-options", source])
     except GitError as e:
         raise GitError(f"could not reach {source}: {e}")
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    path: str
+    mode: str
+    object_id: str
+
+
+class CommitFiles:
+    """Reading one commit's files from a mirror, and checking it out."""
+
+    def __init__(self, mirror: Mirror, sha: str) -> None:
+        self.mirror = mirror
+        self.sha = sha
+
+    def ensure_present(self) -> None:
+        """Fetch the mirror if this host does not have the commit yet."""
+        with _locked(self.mirror.path):
+            if self._present():
+                return
+            self.mirror._fetch()
+            if not self._present():
+                raise GitError(
+                    f"commit {self.sha} is no longer in {self.mirror.source}"
+                )
+
+    def _present(self) -> bool:
+        if not (self.mirror.path / "HEAD").exists():
+            return False
+        try:
+            _run(["cat-file", "-e", f"{self.sha}^{{commit}}"], cwd=self.mirror.path)
+        except GitError:
+            return False
+        return True
+
+    def files(self) -> list[TreeFile]:
+        out = _run(
+            ["ls-tree", "-r", "-z", "--full-tree", self.sha], cwd=self.mirror.path
+        )
+        found = []
+        for entry in out.split("\x00"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition("\t")
+            mode, kind, object_id = meta.split()
+            if kind == "blob":
+                found.append(TreeFile(path, mode, object_id))
+        return found
+
+    def read(self, file: TreeFile) -> str:
+        return _run(["cat-file", "blob", file.object_id], cwd=self.mirror.path)
+
+    def checkout(self, destination: Path) -> None:
+        """A working copy of the commit, with its history, at ``destination``."""
+        _run(
+            [
+                "clone",
+                "--quiet",
+                "--local",
+                "--no-checkout",
+                str(self.mirror.path),
+                str(destination),
+            ]
+        )
+        _run(["checkout", "--quiet", "--detach", self.sha], cwd=destination)

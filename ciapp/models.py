@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from ciapp.search import Query, normalize_repository_name, parse
 from ciapp.statuses import (
+    RUNNER_ACTIVE_STATUSES,
     RUNNER_FINAL_STATUSES,
     RUNNER_TRANSITIONS,
     RUNNING_STATUSES,
@@ -314,6 +315,10 @@ class Job(CommitFields):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Which worker is starting the job, and until when it has to say it is.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
@@ -350,7 +355,7 @@ class Job(CommitFields):
         repository row, and a failed insert gives its number back, so numbers
         stay unique and without gaps.
         """
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             Repository.objects.filter(pk=repository.pk).update(
                 last_job_number=F("last_job_number") + 1
             )
@@ -467,6 +472,23 @@ class Job(CommitFields):
             job.refresh_calculated_status()
         self.refresh_from_db()
 
+    def cancel(self, by: str = "") -> int:
+        """Cancel every runner of this job still to finish.
+
+        A job whose runners do not exist yet gets them cancelled as soon as
+        they are made. Returns how many runners were cancelled now.
+        """
+        Job.objects.filter(pk=self.pk, cancel_requested_at__isnull=True).update(
+            cancel_requested_at=timezone.now()
+        )
+        cancelled = 0
+        for runner in self.runners.filter(
+            was_retried=False, status__in=RUNNER_ACTIVE_STATUSES
+        ):
+            cancelled += runner.cancel(by)
+        self.refresh_from_db()
+        return cancelled
+
 
 class Runner(models.Model):
     job = models.ForeignKey(Job, models.CASCADE, related_name="runners")
@@ -489,6 +511,17 @@ class Runner(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The Layerfiles this runner waits for: its FROM parent and its WAITs.
+    depends_on = models.JSONField(default=list, blank=True)
+    # The Layerfile whose finished working copy this runner starts from.
+    parent_path = models.CharField(max_length=1000, blank=True)
+    # Which worker runs it, until when, and on which host its files are.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    # What a later step or a child runner needs to go on from here:
+    # environment, working folder, setup files, the next step.
+    state = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["layerfile_path", "index"]
@@ -498,7 +531,14 @@ class Runner(models.Model):
                 name="runner_index_per_layerfile",
             )
         ]
-        indexes = [models.Index(fields=["job", "was_retried"], name="runner_current")]
+        indexes = [
+            models.Index(fields=["job", "was_retried"], name="runner_current"),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="runner_lease",
+                condition=models.Q(status="RUNNING"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.runner_id
@@ -536,7 +576,9 @@ class Runner(models.Model):
                 fields.append("started_at")
             if status in RUNNER_FINAL_STATUSES:
                 runner.finished_at = now
-                fields.append("finished_at")
+                runner.lease_owner = ""
+                runner.lease_expires_at = None
+                fields += ["finished_at", "lease_owner", "lease_expires_at"]
             if error_message:
                 runner.error_message = error_message
                 fields.append("error_message")
@@ -575,12 +617,69 @@ class Runner(models.Model):
                 name=runner.name,
                 index=(last_index or 0) + 1,
                 split_index=runner.split_index,
+                depends_on=runner.depends_on,
+                parent_path=runner.parent_path,
                 retry_of=runner,
             )
             job.refresh_calculated_status()
         self.refresh_from_db()
         self.job.refresh_from_db()
         return new
+
+    def claim(self, worker: str, host: str) -> bool:
+        """Take this runner to run, or to go on with after a pressed BUTTON.
+
+        Returns False when it is not there to take: another worker has it,
+        or it ended (was cancelled, say) before a worker got to it.
+        """
+        with transaction.atomic():
+            job = self.job.locked()
+            runner = Runner.objects.get(pk=self.pk)
+            now = timezone.now()
+            fields = ["lease_owner", "lease_expires_at", "host"]
+            if runner.status in (RunnerStatus.NEW, RunnerStatus.WAITING_PARENTS):
+                runner.status = RunnerStatus.RUNNING
+                runner.started_at = runner.status_change_time = now
+                fields += ["status", "started_at", "status_change_time"]
+            elif not (
+                runner.status == RunnerStatus.RUNNING
+                and not runner.lease_owner
+                and runner.state.get("parked")
+            ):
+                return False
+            runner.lease_owner = worker
+            runner.lease_expires_at = now + timedelta(seconds=settings.CI_LEASE_SECONDS)
+            runner.host = host
+            runner.save(update_fields=fields)
+            job.refresh_calculated_status()
+        self.refresh_from_db()
+        return True
+
+    def renew_lease(self, worker: str) -> bool:
+        """Extend the lease; False when this worker no longer holds it."""
+        expires = timezone.now() + timedelta(seconds=settings.CI_LEASE_SECONDS)
+        return bool(
+            Runner.objects.filter(
+                pk=self.pk, lease_owner=worker, status=RunnerStatus.RUNNING
+            ).update(lease_expires_at=expires)
+        )
+
+    def park(self, worker: str, state: dict[str, Any]) -> None:
+        """Let go of a runner that waits for a BUTTON, keeping where it was."""
+        Runner.objects.filter(pk=self.pk, lease_owner=worker).update(
+            lease_owner="", lease_expires_at=None, state={**state, "parked": True}
+        )
+
+    def cancel(self, by: str = "") -> bool:
+        """Cancel this runner; False when it had already ended."""
+        try:
+            self.transition(
+                RunnerStatus.CANCELLED,
+                error_message=f"Cancelled by {by}." if by else "Cancelled.",
+            )
+        except InvalidTransition:
+            return False
+        return True
 
 
 class Step(models.Model):
@@ -593,6 +692,9 @@ class Step(models.Model):
     status = models.CharField(max_length=20, choices=StepStatus, default=StepStatus.NEW)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A BUTTON step records who pressed it, and when.
+    pressed_at = models.DateTimeField(null=True, blank=True)
+    pressed_by = models.CharField(max_length=150, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     log = models.TextField(blank=True)
 
@@ -606,3 +708,22 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.runner} step {self.position}"
+
+    @property
+    def is_waiting_for_button(self) -> bool:
+        return (
+            self.instruction.startswith("BUTTON")
+            and self.status == StepStatus.RUNNING
+            and self.pressed_at is None
+        )
+
+    def press(self, by: str) -> bool:
+        """Press this BUTTON; False when it is not waiting to be pressed."""
+        return bool(
+            Step.objects.filter(
+                pk=self.pk,
+                status=StepStatus.RUNNING,
+                pressed_at__isnull=True,
+                instruction__startswith="BUTTON",
+            ).update(pressed_at=timezone.now(), pressed_by=by[:150])
+        )

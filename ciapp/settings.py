@@ -8,6 +8,7 @@ full list.
 from __future__ import annotations
 
 import secrets
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -137,7 +138,29 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Work is queued in the database. Besides "default", each worker host has a
+# queue of its own ("host-<name>") for work that needs files on its disk.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": [],
+    }
+}
+
+# Running runners.
+CI_HOST_NAME = env_str("CI_HOST_NAME", socket.gethostname())
+CI_WORK_DIR = Path(env_str("CI_WORK_DIR", str(DATA_DIR / "work"))).resolve()
+CI_CACHE_DIR = Path(env_str("CI_CACHE_DIR", str(DATA_DIR / "cache"))).resolve()
+# How often an idle worker looks for work, in seconds.
+CI_WORKER_POLL_SECONDS = float(env_str("CI_WORKER_POLL_SECONDS", "0.2"))
+# A worker renews its lease on what it runs every third of this; a runner
+# whose lease ran out is ended as ERROR.
+CI_LEASE_SECONDS = env_int("CI_LEASE_SECONDS", 30, minimum=3)
+CI_STEP_TIMEOUT_SECONDS = env_int("CI_STEP_TIMEOUT_SECONDS", 3600, minimum=1)
+CI_RUNNER_TIMEOUT_SECONDS = env_int("CI_RUNNER_TIMEOUT_SECONDS", 4 * 3600, minimum=1)
+CI_STEP_LOG_MAX_BYTES = env_int("CI_STEP_LOG_MAX_BYTES", 1024 * 1024, minimum=1024)
+# How long a finished runner's files are kept for runners that start from it.
+CI_KEEP_WORK_HOURS = env_int("CI_KEEP_WORK_HOURS", 24, minimum=0)
 
 # Where the service keeps its mirrors of repositories' git sources.
 GIT_MIRROR_DIR = Path(env_str("CI_GIT_MIRROR_DIR", str(DATA_DIR / "git"))).resolve()

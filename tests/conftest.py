@@ -9,13 +9,25 @@ from django.test import Client
 
 from ciapp.models import ApiToken, Membership, Organization, Repository
 from tests.gitrepo import GitRepo
+from tests.workers import Workers
 
 
 @pytest.fixture(autouse=True)
-def _git_mirrors(settings, tmp_path: Path) -> Iterator[None]:
-    """Keep each test's git mirrors in its own folder."""
+def _own_folders(settings, tmp_path: Path) -> Iterator[None]:
+    """Keep each test's git mirrors, work and caches in its own folders."""
     settings.GIT_MIRROR_DIR = tmp_path / "mirrors"
+    settings.CI_WORK_DIR = tmp_path / "work"
+    settings.CI_CACHE_DIR = tmp_path / "cache"
     yield
+
+
+@pytest.fixture
+def workers(settings, tmp_path: Path) -> Iterator[Workers]:
+    """Real worker processes on the test database; stopped after the test."""
+    settings.CI_LEASE_SECONDS = 3
+    started = Workers(tmp_path)
+    yield started
+    started.stop_all()
 
 
 @pytest.fixture

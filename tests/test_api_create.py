@@ -202,11 +202,11 @@ def test_it_hides_another_organizations_repository(client, other_token, reposito
     assert not Job.objects.exists()
 
 
-def test_it_refuses_get(client, token, repository):
-    r = client.get(URL, {"token": token})
+def test_it_refuses_other_methods(client, token, repository):
+    r = client.put(f"{URL}?token={token}")
 
     assert r.status_code == 405
-    assert r["Allow"] == "POST"
+    assert r["Allow"] == "GET, POST"
 
 
 def test_it_uses_public_url_when_set(client, token, repository, settings):
@@ -233,7 +233,11 @@ def test_it_uses_a_fixed_number_of_queries(
 
     # 1. the token and its organization
     # 2. the repository
-    # 3-7. savepoint; bump the repository's counter; read it; insert the job;
-    #      release the savepoint
-    with django_assert_num_queries(7):
+    # 3. a savepoint (the transaction, outside tests)
+    # 4. bump the repository's job counter
+    # 5. read it back
+    # 6. insert the job
+    # 7. queue the task that starts it
+    # 8. release the savepoint
+    with django_assert_num_queries(8):
         assert post(client, token).status_code == 200

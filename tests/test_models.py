@@ -112,6 +112,7 @@ class TestJobNumbers:
         repository.refresh_from_db()
         assert repository.last_job_number == 3
 
+    @pytest.mark.django_db(transaction=True)
     def test_a_failed_insert_gives_its_number_back(self, repository):
         make_job(repository)
         with pytest.raises(TypeError):

@@ -9,10 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from ciapp.api.auth import ApiRequest, allow_methods, token_required
 from ciapp.api.responses import error, ok
+from ciapp.execution import scheduling
 from ciapp.git import (
     GitError,
     Mirror,
@@ -126,16 +128,18 @@ def create(request: ApiRequest, repo: str) -> HttpResponse:
             **job_fields,
         )
     else:
-        job = Job.create(
-            repository,
-            commit_sha=commit.sha,
-            commit_title=commit.title,
-            commit_body=commit.body,
-            commit_author=commit.author,
-            branch=branch,
-            **job_fields,
-        )
-    logger.info("created job %s/%s#%s", request.organization, repository, job.number)
+        with transaction.atomic():
+            job = Job.create(
+                repository,
+                commit_sha=commit.sha,
+                commit_title=commit.title,
+                commit_body=commit.body,
+                commit_author=commit.author,
+                branch=branch,
+                **job_fields,
+            )
+            scheduling.enqueue_job(job)
+    logger.info("created job %s#%s", repository, job.number)
 
     return ok(job=job.to_dict(), url=_base_url(request) + job.path())
 
