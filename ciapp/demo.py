@@ -1,10 +1,14 @@
 """Demo data: real git repositories with Layerfiles, and a history of runs.
 
-The repositories are real bare git repositories under the data folder, so
-the API can start new runs of them. The run history that comes with them is
-generated: every job points at a real commit of its repository, and its
-runners and steps at that commit's real Layerfiles, but their outcomes and
-logs were made up by this module, not produced by running anything.
+The repositories are real bare git repositories under the data folder, with
+Layerfiles that really run on a worker: one passes, one fails on a red step,
+one waits on a BUTTON, one is chained to another with FROM, one is split in
+three. Loading starts a real run of each repository's newest commit.
+
+The run history that comes with them is generated: every job points at a
+real commit of its repository, and its runners and steps at that commit's
+real Layerfiles, but their outcomes and logs were made up by this module,
+not produced by running anything; their start reason says so.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from ciapp.execution import scheduling
 from ciapp.models import Job, Organization, Repository, Runner, Step
 from ciapp.statuses import (
-    RUNNING_STATUSES,
     CalculatedStatus,
     JobErrorKind,
     JobStatus,
@@ -106,6 +110,8 @@ class DemoRepository:
 PASSING = """FROM vm/ubuntu:22.04
 # Unit tests: pure Python, no network needed.
 ENV PYTHONDONTWRITEBYTECODE=1
+WORKDIR /app
+COPY . .
 RUN python3 --version
 RUN python3 -m unittest discover -s tests -v
 """
@@ -122,6 +128,7 @@ RUN echo "deploying $GIT_SHORT_COMMIT of $GIT_BRANCH to staging"
 """
 
 LINT = """FROM vm/ubuntu:22.04
+COPY /tools tools
 RUN python3 tools/lint.py
 """
 
@@ -339,13 +346,9 @@ def _runner_statuses(
         CalculatedStatus.FAILURE: RunnerStatus.FAILURE,
         CalculatedStatus.RUNNER_CANCELLED: RunnerStatus.CANCELLED,
         CalculatedStatus.RUNNER_ERROR: RunnerStatus.ERROR,
-        CalculatedStatus.RUNNING: RunnerStatus.RUNNING,
     }
     if outcome in decisive:
         statuses[culprit] = decisive[outcome]
-    if outcome == CalculatedStatus.RUNNING:
-        for i in range(culprit + 1, count):
-            statuses[i] = RunnerStatus.WAITING_PARENTS
     return statuses
 
 
@@ -369,14 +372,27 @@ class DemoLoader:
 
     @transaction.atomic
     def load(self) -> Organization:
+        """Make the repositories and their history, then start a real run of
+        each repository's newest commit, for the workers to run."""
         organization, _ = Organization.objects.get_or_create(name=ORGANIZATION)
         for spec in REPOSITORIES:
-            self._load_repository(organization, spec, timezone.now())
+            repository, tip = self._load_repository(organization, spec, timezone.now())
+            job = Job.create(
+                repository,
+                commit_sha=tip.sha,
+                commit_title=tip.title,
+                commit_body=tip.body,
+                commit_author=tip.author,
+                branch="main",
+                ref="origin/main",
+                run_start_reason="Started by load_demo",
+            )
+            scheduling.enqueue_job(job)
         return organization
 
     def _load_repository(
         self, organization: Organization, spec: DemoRepository, end: datetime
-    ) -> None:
+    ) -> tuple[Repository, DemoCommit]:
         path = self.source_dir / f"{spec.name}.git"
         commits = make_git_repository(path, spec, self.rng, end, self.commits)
         repository = Repository.objects.create(
@@ -390,15 +406,7 @@ class DemoLoader:
         outcomes = {**COMMON_OUTCOMES, **spec.outcomes}
         now = timezone.now()
         for number, commit in enumerate(commits, start=1):
-            newest = len(commits) - number
-            if newest < 3:
-                outcome = [
-                    CalculatedStatus.RUNNING,
-                    CalculatedStatus.STARTING_RUNNERS,
-                    CalculatedStatus.NEW,
-                ][newest]
-            else:
-                outcome = _pick(self.rng, outcomes)
+            outcome = _pick(self.rng, outcomes)
             created = min(commit.when + timedelta(seconds=40), now)
             jobs.append(
                 Job(
@@ -415,7 +423,8 @@ class DemoLoader:
                     run_start_reason=self.rng.choice(
                         [f"Push to branch {commit.branch}"] * 4
                         + ["Manual run created by API"]
-                    ),
+                    )
+                    + " (generated demo history)",
                     calculated_status=outcome,
                     created_at=created,
                     status_change_time=created,
@@ -427,16 +436,13 @@ class DemoLoader:
 
         for job in Job.objects.filter(repository=repository).order_by("number"):
             self._fill_job(job, layerfiles)
+        tip = [c for c in commits if c.branch == "main"][-1]
+        return repository, tip
 
     def _fill_job(self, job: Job, layerfiles: dict[str, str]) -> None:
         outcome = CalculatedStatus(job.calculated_status)
         started = job.created_at + timedelta(seconds=self.rng.randint(2, 20))
-        if outcome == CalculatedStatus.NEW:
-            job.status = JobStatus.NEW
-        elif outcome == CalculatedStatus.STARTING_RUNNERS:
-            job.status = JobStatus.STARTING_RUNNERS
-            job.started_at = started
-        elif outcome == CalculatedStatus.BAD_LAYERFILE:
+        if outcome == CalculatedStatus.BAD_LAYERFILE:
             job.status = JobStatus.ERROR
             job.error_kind = JobErrorKind.LAYERFILE
             job.error_message = (
@@ -458,10 +464,9 @@ class DemoLoader:
         job.calculated_status = calculate_status(
             job.status, job.error_kind, list(runner_statuses)
         )
-        if job.calculated_status not in RUNNING_STATUSES:
-            duration = timedelta(seconds=self.rng.randint(25, 900))
-            job.finished_at = (job.started_at or job.created_at) + duration
-            job.status_change_time = job.finished_at
+        duration = timedelta(seconds=self.rng.randint(25, 900))
+        job.finished_at = (job.started_at or job.created_at) + duration
+        job.status_change_time = job.finished_at
         job.save()
 
     def _make_runners(
@@ -509,7 +514,6 @@ class DemoLoader:
         started: datetime,
         was_retried: bool = False,
     ) -> None:
-        final = status not in (RunnerStatus.RUNNING, RunnerStatus.WAITING_PARENTS)
         runner = Runner.objects.create(
             job=job,
             layerfile_path=path,
@@ -519,18 +523,15 @@ class DemoLoader:
             status=status,
             was_retried=was_retried,
             created_at=started,
-            started_at=started if status != RunnerStatus.WAITING_PARENTS else None,
-            finished_at=started + timedelta(seconds=60) if final else None,
+            started_at=started,
+            finished_at=started + timedelta(seconds=60),
             status_change_time=started,
         )
         steps = _layerfile_steps(text)
         stop = self.rng.randrange(len(steps)) if len(steps) > 1 else 0
         rows = []
         for position, (line, instruction) in enumerate(steps, start=1):
-            step_status = {
-                RunnerStatus.SUCCESS: StepStatus.SUCCESS,
-                RunnerStatus.WAITING_PARENTS: StepStatus.NEW,
-            }.get(status)
+            step_status = StepStatus.SUCCESS if status == RunnerStatus.SUCCESS else None
             if step_status is None:
                 if position - 1 < stop:
                     step_status = StepStatus.SUCCESS
@@ -539,10 +540,9 @@ class DemoLoader:
                         RunnerStatus.FAILURE: StepStatus.FAILURE,
                         RunnerStatus.ERROR: StepStatus.ERROR,
                         RunnerStatus.CANCELLED: StepStatus.CANCELLED,
-                        RunnerStatus.RUNNING: StepStatus.RUNNING,
                     }[status]
                 else:
-                    step_status = StepStatus.NEW
+                    step_status = StepStatus.SKIPPED
             rows.append(
                 Step(
                     runner=runner,

@@ -5,9 +5,10 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django_tasks_db.models import DBTaskResult
 
 from ciapp.models import ApiToken, Job, Membership, Organization, Repository
-from ciapp.statuses import CalculatedStatus
+from ciapp.statuses import DONE_STATUSES
 
 
 def call(*args):
@@ -103,28 +104,28 @@ class TestAddMember:
 
 
 class TestLoadDemo:
-    def test_it_loads_runs_of_every_status_over_real_commits(
-        self, db, settings, tmp_path
-    ):
+    def test_it_loads_a_history_and_starts_real_runs(self, db, settings, tmp_path):
         settings.DATA_DIR = tmp_path
 
         out, _ = call("load_demo", "--commits", "60")
 
         org = Organization.objects.get(name="acme")
         jobs = Job.objects.for_org(org)
-        assert jobs.count() == 4 * 60
-        assert set(jobs.values_list("calculated_status", flat=True)) == set(
-            CalculatedStatus
-        )
+        history = jobs.filter(run_start_reason__endswith="(generated demo history)")
+        assert history.count() == 4 * 60
+        statuses = set(history.values_list("calculated_status", flat=True))
+        assert statuses == set(DONE_STATUSES)
+        live = jobs.exclude(pk__in=history)
+        assert [job.number for job in live] == [61] * 4
+        assert {job.status for job in live} == {"NEW"}
+        assert DBTaskResult.objects.filter(status="READY").count() == 4
         assert Repository.objects.filter(organization=org).count() == 4
-        token = next(line for line in out.splitlines() if "API token" in line).split()[
-            -1
-        ]
+
+        token = _token_line(out)
         assert ApiToken.authenticate(token).organization == org
         assert User.objects.get(username="admin").is_superuser
-        assert Membership.objects.filter(
-            organization=org, user__username="member"
-        ).exists()
+        member = Membership.objects.filter(organization=org, user__username="member")
+        assert member.exists()
 
     def test_its_runs_point_at_real_commits(self, db, settings, tmp_path):
         from ciapp.git import Mirror
@@ -132,14 +133,14 @@ class TestLoadDemo:
         settings.DATA_DIR = tmp_path
         call("load_demo", "--commits", "10")
 
-        job = Job.objects.filter(repository__name="web-store").order_by("number").last()
-        mirror = Mirror(job.repository_id, job.repository.git_source)
-        commit = mirror.resolve(job.branch, job.commit_sha)
-        assert (commit.sha, commit.title, commit.author) == (
-            job.commit_sha,
-            job.commit_title,
-            job.commit_author,
-        )
+        for job in Job.objects.filter(repository__name="web-store"):
+            mirror = Mirror(job.repository_id, job.repository.git_source)
+            commit = mirror.resolve(job.branch, job.commit_sha)
+            assert (commit.sha, commit.title, commit.author) == (
+                job.commit_sha,
+                job.commit_title,
+                job.commit_author,
+            )
 
     def test_a_second_run_keeps_the_data_and_renews_the_logins(
         self, db, settings, tmp_path
@@ -148,12 +149,10 @@ class TestLoadDemo:
         first, _ = call("load_demo", "--commits", "5")
         second, _ = call("load_demo", "--commits", "5")
 
-        assert Job.objects.count() == 20
-        old = next(line for line in first.splitlines() if "API token" in line).split()[
-            -1
-        ]
-        new = next(line for line in second.splitlines() if "API token" in line).split()[
-            -1
-        ]
-        assert ApiToken.authenticate(old) is None
-        assert ApiToken.authenticate(new) is not None
+        assert Job.objects.count() == 4 * (5 + 1)
+        assert ApiToken.authenticate(_token_line(first)) is None
+        assert ApiToken.authenticate(_token_line(second)) is not None
+
+
+def _token_line(out: str) -> str:
+    return next(line for line in out.splitlines() if "API token" in line).split()[-1]
