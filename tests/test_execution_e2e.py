@@ -438,3 +438,63 @@ def test_a_killed_worker_leads_to_runner_error(workers, start):
     assert took < 20
     wait_for(lambda: not _processes_of(job), 10, "the orphaned sleep to be killed")
     assert Step.objects.get(runner=r, position=2).status == "ERROR"
+
+
+def test_logs_are_stored_while_the_step_runs(worker, start):
+    job = start(
+        {"Layerfile": BASE + "RUN echo first line; sleep 3; echo second line\n"}
+    )
+
+    step = _running_step(job)
+    wait_for(
+        lambda: "first line" in Step.objects.get(pk=step.pk).log,
+        10,
+        "the first line to be stored",
+    )
+    assert Step.objects.get(pk=step.pk).status == "RUNNING"
+    assert finished(job).calculated_status == "SUCCEEDED"
+    assert Step.objects.get(pk=step.pk).log == "first line\nsecond line\n"
+
+
+def test_background_processes_stop_with_the_runner(worker, start, tmp_path):
+    beacon = tmp_path / "beacon"
+    job = finished(
+        start(
+            {
+                "Layerfile": BASE
+                + f"RUN BACKGROUND while true; do date >> {beacon}; sleep 0.1; done\n"
+                + f"RUN sleep 0.5; test -s {beacon}\n"
+            }
+        )
+    )
+
+    assert job.calculated_status == "SUCCEEDED", log(job)
+    assert "Started in the background" in log(job)
+    size = beacon.stat().st_size
+    time.sleep(0.5)
+    assert beacon.stat().st_size == size
+    assert not _processes_of(job)
+
+
+def test_a_step_that_takes_too_long_is_stopped(settings, workers, start):
+    settings.CI_STEP_TIMEOUT_SECONDS = 1
+    workers.start()
+
+    job = finished(start({"Layerfile": BASE + "RUN sleep 30\nRUN echo never\n"}))
+
+    assert job.calculated_status == "FAILURE"
+    assert "took longer than 1 s and was stopped" in log(job)
+    assert not _processes_of(job)
+
+
+def test_a_long_log_is_cut_with_a_marker(settings, workers, start):
+    settings.CI_STEP_LOG_MAX_BYTES = 2048
+    workers.start()
+
+    job = finished(start({"Layerfile": BASE + "RUN yes abcdefgh | head -c 100000\n"}))
+
+    step = runner(job).steps.get(position=2)
+    assert step.status == "SUCCESS"
+    assert step.log.startswith("abcdefgh\n" * 10)
+    assert "97952 more bytes of output were dropped" in step.log
+    assert len(step.log) < 2300

@@ -59,22 +59,26 @@ class Workers:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.started: list[WorkerProcess] = []
-        self.env = {
+
+    def env(self) -> dict[str, str]:
+        """The worker's environment, from the test's settings as they are now."""
+        return {
             **os.environ,
             "DATABASE_URL": database_url(),
-            "CI_DATA_DIR": str(tmp_path / "data"),
+            "CI_DATA_DIR": str(self.tmp_path / "data"),
             "CI_GIT_MIRROR_DIR": str(settings.GIT_MIRROR_DIR),
             "CI_WORK_DIR": str(settings.CI_WORK_DIR),
             "CI_CACHE_DIR": str(settings.CI_CACHE_DIR),
             "CI_LEASE_SECONDS": str(settings.CI_LEASE_SECONDS),
             "CI_WORKER_POLL_SECONDS": "0.1",
             "CI_STEP_TIMEOUT_SECONDS": str(settings.CI_STEP_TIMEOUT_SECONDS),
+            "CI_STEP_LOG_MAX_BYTES": str(settings.CI_STEP_LOG_MAX_BYTES),
             "LOG_LEVEL": "INFO",
         }
 
     def start(self) -> WorkerProcess:
         log = self.tmp_path / f"worker-{len(self.started) + 1}.log"
-        worker = WorkerProcess(self.env, log)
+        worker = WorkerProcess(self.env(), log)
         self.started.append(worker)
         return worker
 
