@@ -404,36 +404,47 @@ class Job(CommitFields):
     def is_running(self) -> bool:
         return self.calculated_status in RUNNING_STATUSES
 
-    def derive_calculated_status(self) -> CalculatedStatus:
-        statuses = self.runners.filter(was_retried=False).values_list(
-            "status", flat=True
-        )
+    def _current_runner_statuses(self) -> list[str]:
         if self.status != JobStatus.SEE_RUNNERS:
-            statuses = statuses.none()
-        return calculate_status(self.status, self.error_kind, statuses)
+            return []
+        return list(
+            self.runners.filter(was_retried=False).values_list("status", flat=True)
+        )
+
+    def derive_calculated_status(self) -> CalculatedStatus:
+        return calculate_status(
+            self.status, self.error_kind, self._current_runner_statuses()
+        )
 
     def refresh_calculated_status(self) -> bool:
-        """Store the derived status; say whether it changed.
+        """Store the derived status and when the job finished.
+
+        A job has finished when its outcome is known and none of its runners
+        is still going (a job is FAILURE as soon as one runner fails, while
+        others may still run). Returns whether the calculated status changed.
 
         Callers hold the job's row lock (see :meth:`locked`), so that two
         runners finishing at once cannot each store a status derived from a
         view that misses the other.
         """
-        calculated = self.derive_calculated_status()
-        if calculated == self.calculated_status:
-            return False
+        statuses = self._current_runner_statuses()
+        calculated = calculate_status(self.status, self.error_kind, statuses)
         now = timezone.now()
-        self.calculated_status = calculated
-        self.status_change_time = now
-        fields = ["calculated_status", "status_change_time"]
-        if calculated not in RUNNING_STATUSES and self.finished_at is None:
-            self.finished_at = now
+        fields = []
+        changed = calculated != self.calculated_status
+        if changed:
+            self.calculated_status = calculated
+            self.status_change_time = now
+            fields += ["calculated_status", "status_change_time"]
+        finished = calculated not in RUNNING_STATUSES and not any(
+            status in RUNNER_ACTIVE_STATUSES for status in statuses
+        )
+        if finished != (self.finished_at is not None):
+            self.finished_at = now if finished else None
             fields.append("finished_at")
-        elif calculated in RUNNING_STATUSES and self.finished_at is not None:
-            self.finished_at = None
-            fields.append("finished_at")
-        self.save(update_fields=fields)
-        return True
+        if fields:
+            self.save(update_fields=fields)
+        return changed
 
     def locked(self) -> Job:
         """This job re-read under a row lock; call inside a transaction."""
@@ -671,7 +682,12 @@ class Runner(models.Model):
         )
 
     def cancel(self, by: str = "") -> bool:
-        """Cancel this runner; False when it had already ended."""
+        """Cancel this runner; False when it had already ended.
+
+        A worker running it notices within a second and stops its processes.
+        Its steps are ended here too, for a runner that no worker holds (not
+        started yet, or waiting at a BUTTON).
+        """
         try:
             self.transition(
                 RunnerStatus.CANCELLED,
@@ -679,6 +695,10 @@ class Runner(models.Model):
             )
         except InvalidTransition:
             return False
+        self.steps.filter(status=StepStatus.RUNNING).update(
+            status=StepStatus.CANCELLED, finished_at=timezone.now()
+        )
+        self.steps.filter(status=StepStatus.NEW).update(status=StepStatus.SKIPPED)
         return True
 
 

@@ -498,3 +498,22 @@ def test_a_long_log_is_cut_with_a_marker(settings, workers, start):
     assert step.log.startswith("abcdefgh\n" * 10)
     assert "97952 more bytes of output were dropped" in step.log
     assert len(step.log) < 2300
+
+
+def test_cancelling_a_runner_waiting_at_a_button(worker, start, client, token):
+    job = start({"Layerfile": BASE + "BUTTON Deploy?\nRUN echo deployed\n"})
+    wait_for(
+        lambda: Step.objects.filter(
+            runner__job=job, instruction__startswith="BUTTON", status="RUNNING"
+        ).exists(),
+        30,
+        "the BUTTON",
+    )
+
+    r = client.post(f"/api/v1/run/webapp/{job.number}/cancel?token={token}")
+
+    assert r.json()["cancelled_runners"] == 1
+    job.refresh_from_db()
+    assert job.calculated_status == "RUNNER_CANCELLED" and job.finished_at
+    steps = list(runner(job).steps.order_by("position"))
+    assert [s.status for s in steps] == ["SUCCESS", "CANCELLED", "SKIPPED"]
