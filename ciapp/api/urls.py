@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from ciapp.api import runs, views
+from ciapp.api import openapi, runs, views
 
 app_name = "api"
 
@@ -22,5 +22,6 @@ urlpatterns = [
         runs.runner_action,
         name="runner_action",
     ),
+    re_path(r"^openapi\.json$", openapi.openapi, name="openapi"),
     re_path(r"^(?P<path>.*)$", views.not_found),
 ]
