@@ -19,8 +19,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from ciapp.execution import scheduling
 from ciapp.models import (
     ApiToken,
+    InvalidTransition,
     Job,
     Membership,
     Organization,
@@ -408,6 +410,14 @@ class JobAdmin(admin.ModelAdmin[Job]):
     show_full_result_count = False
     list_per_page = 50
 
+    actions = ["cancel_runs"]
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        by = request.user.get_username()
+        cancelled = sum(job.cancel(by=by) for job in queryset)
+        self.message_user(request, f"Cancelled {cancelled} runner(s).")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Jobs are numbered by Job.create, which the API calls.
         return False
@@ -505,6 +515,32 @@ class RunnerAdmin(admin.ModelAdmin[Runner]):
         return (
             super().get_queryset(request).select_related("job__repository", "retry_of")
         )
+
+    actions = ["retry_runners", "cancel_runners"]
+
+    @admin.action(description="Retry the selected runners")
+    def retry_runners(self, request: HttpRequest, queryset: QuerySet[Runner]) -> None:
+        retried, refused = [], []
+        for runner in queryset.select_related("job"):
+            try:
+                retried.append(scheduling.retry(runner).runner_id)
+            except InvalidTransition:
+                refused.append(runner.runner_id)
+        if retried:
+            self.message_user(request, f"Retrying as {', '.join(retried)}.")
+        if refused:
+            self.message_user(
+                request,
+                f"Not retried: {', '.join(refused)} (only a finished runner that "
+                "was not retried already can be).",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Cancel the selected runners")
+    def cancel_runners(self, request: HttpRequest, queryset: QuerySet[Runner]) -> None:
+        by = request.user.get_username()
+        cancelled = sum(runner.cancel(by) for runner in queryset)
+        self.message_user(request, f"Cancelled {cancelled} runner(s).")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Runners are made when a job starts, and by a retry.

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard import views
+from dashboard import actions, views
 
 app_name = "dashboard"
 
@@ -27,6 +27,17 @@ urlpatterns = [
         "jobs/github/<slug:org>/<str:repo>/<int:number>/steps/<int:step>.log",
         views.step_log,
         name="step_log",
+    ),
+    path(
+        "jobs/github/<slug:org>/<str:repo>/<int:number>/cancel",
+        actions.cancel_job,
+        name="job_cancel",
+    ),
+    path(
+        "jobs/github/<slug:org>/<str:repo>/<int:number>/runners/<int:runner>/"
+        "<str:action>",
+        actions.runner_action,
+        name="runner_action",
     ),
     path("badge/<slug:org>/<str:repo>.svg", views.badge, name="badge"),
     path("<slug:org>/", views.runs, name="runs"),

@@ -265,3 +265,49 @@ def test_runners_show_their_steps(staff_client, repository):
     assert "RUN make test" in r.text
     assert "5 characters" in r.text
     assert Runner.objects.get(pk=runner.pk).status == "NEW"
+
+
+class TestRunControlActions:
+    def test_staff_cancel_runs(self, client, staff, repository):
+        from tests.factories import make_job, start_job
+
+        job = make_job(repository)
+        start_job(job, "a/Layerfile", "b/Layerfile")
+        client.force_login(staff)
+
+        r = client.post(
+            "/admin/ciapp/job/",
+            {"action": "cancel_runs", "_selected_action": [job.pk]},
+            follow=True,
+        )
+
+        assert "Cancelled 2 runner(s)." in r.content.decode()
+        job.refresh_from_db()
+        assert job.calculated_status == "RUNNER_CANCELLED"
+
+    def test_staff_retry_and_cancel_runners(self, client, staff, repository):
+        from ciapp.statuses import RunnerStatus
+        from tests.factories import finish, make_job, start_job
+
+        job = make_job(repository)
+        done, going = start_job(job, "a/Layerfile", "b/Layerfile")
+        finish(done, RunnerStatus.FAILURE)
+        client.force_login(staff)
+
+        r = client.post(
+            "/admin/ciapp/runner/",
+            {"action": "retry_runners", "_selected_action": [done.pk, going.pk]},
+            follow=True,
+        )
+        page = r.content.decode()
+        assert "Retrying as a-2." in page
+        assert "Not retried: b" in page
+
+        r = client.post(
+            "/admin/ciapp/runner/",
+            {"action": "cancel_runners", "_selected_action": [going.pk]},
+            follow=True,
+        )
+        assert "Cancelled 1 runner(s)." in r.content.decode()
+        going.refresh_from_db()
+        assert going.status == "CANCELLED"
