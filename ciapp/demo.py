@@ -22,6 +22,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from ciapp import layerfile as lf
 from ciapp.execution import scheduling
 from ciapp.models import Job, Organization, Repository, Runner, Step
 from ciapp.statuses import (
@@ -326,11 +327,6 @@ def _layerfile_steps(text: str) -> list[tuple[int, str]]:
     ]
 
 
-def _runner_name(path: str) -> str:
-    folders = path.split("/")[:-1]
-    return "-".join(folders[-2:]) if folders else "main-layerfile"
-
-
 def _pick(rng: random.Random, weights: dict[CalculatedStatus, int]) -> CalculatedStatus:
     statuses = list(weights)
     return rng.choices(statuses, [weights[s] for s in statuses])[0]
@@ -517,7 +513,7 @@ class DemoLoader:
         runner = Runner.objects.create(
             job=job,
             layerfile_path=path,
-            name=_runner_name(path),
+            name=lf.runner_name(lf.parse(text, path)),
             index=index,
             split_index=split,
             status=status,

@@ -59,6 +59,12 @@ class InvalidTransition(Exception):
     """A change of status that the life cycle does not allow."""
 
 
+# Paths of the service's own that an organization's page would clash with.
+RESERVED_ORGANIZATION_NAMES = frozenset(
+    {"admin", "api", "badge", "healthz", "jobs", "login", "logout", "static"}
+)
+
+
 class Organization(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     members = models.ManyToManyField(
@@ -71,6 +77,12 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.name.lower() in RESERVED_ORGANIZATION_NAMES:
+            raise ValidationError(
+                {"name": f"{self.name!r} is a path of the service's own; pick another."}
+            )
 
 
 class Membership(models.Model):

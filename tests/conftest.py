@@ -21,6 +21,17 @@ def _own_folders(settings, tmp_path: Path) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _unhashed_static(settings) -> None:
+    """Static URLs without the manifest that collectstatic writes."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
 @pytest.fixture
 def workers(settings, tmp_path: Path) -> Iterator[Workers]:
     """Real worker processes on the test database; stopped after the test."""

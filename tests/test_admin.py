@@ -22,17 +22,6 @@ from tests.factories import finish, make_job, start_job
 from tests.test_dashboard_job import add_steps
 
 
-@pytest.fixture(autouse=True)
-def _unhashed_static(settings):
-    """Static URLs without the manifest that collectstatic writes."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
-
-
 @pytest.fixture
 def staff_client(client, staff):
     client.force_login(staff)

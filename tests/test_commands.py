@@ -49,6 +49,7 @@ class TestAddRepository:
             (["acme/a/b"], "Give the repository as ORG/NAME"),
             (["Bad Org!/web"], "Invalid organization"),
             (["acme/we$b"], "Invalid repository"),
+            (["admin/web"], "a path of the service's own"),
             (["acme/web", "--default-branch", "a b"], "--default-branch"),
         ],
     )

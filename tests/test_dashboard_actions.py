@@ -8,16 +8,6 @@ from ciapp.statuses import RunnerStatus, StepStatus
 from tests.factories import finish, make_job, start_job
 
 
-@pytest.fixture(autouse=True)
-def _unhashed_static(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
-
-
 @pytest.fixture
 def job(repository):
     job = make_job(repository)

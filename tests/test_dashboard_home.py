@@ -1,19 +1,6 @@
 """The start page, /: the user's organizations."""
 
-import pytest
-
 from ciapp.models import Membership
-
-
-@pytest.fixture(autouse=True)
-def _unhashed_static(settings):
-    """Static URLs without the manifest that collectstatic writes."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
 
 
 def test_it_sends_anonymous_users_to_sign_in(client, db):

@@ -14,17 +14,6 @@ URL = "/jobs/github/acme/webapp/1"
 LIVE = URL + "/-/live"
 
 
-@pytest.fixture(autouse=True)
-def _unhashed_static(settings):
-    """Static URLs without the manifest that collectstatic writes."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
-
-
 def add_steps(runner: Runner, *steps: tuple[int, str, str, str]) -> list[Step]:
     """Steps of (line, instruction, status, log)."""
     now = timezone.now()

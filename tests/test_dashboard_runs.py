@@ -13,17 +13,6 @@ from tests.factories import finish, make_job, start_job
 URL = "/acme/"
 
 
-@pytest.fixture(autouse=True)
-def _unhashed_static(settings):
-    """Static URLs without the manifest that collectstatic writes."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
-
-
 def numbers(response) -> list[int]:
     """The run numbers in a run list, top to bottom."""
     return [int(n) for n in re.findall(r'aria-label="Run \S+ #(\d+)"', response.text)]
