@@ -6,3 +6,5 @@ urlpatterns = [
     path("api/v1/", include("ciapp.api.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler500 = "ciapp.security.api_server_error"

@@ -71,3 +71,34 @@ def test_creating_through_the_api_at_once(repository, token):
     assert (
         Job.objects.filter(repository=repository, calculated_status="NEW").count() == 24
     )
+
+
+def test_many_writers_at_once_never_see_a_locked_database(repository):
+    """Creations and runner transitions from many threads at once."""
+    from ciapp.statuses import RunnerStatus
+    from tests.factories import start_job
+
+    jobs = [make_job(repository) for _ in range(10)]
+    runners = [start_job(job, "a/Layerfile", "b/Layerfile") for job in jobs]
+    barrier = threading.Barrier(20)
+
+    @_in_thread
+    def write(i):
+        barrier.wait()
+        if i < 10:
+            for runner in runners[i]:
+                runner.transition(RunnerStatus.RUNNING)
+                runner.transition(RunnerStatus.SUCCESS)
+            return None
+        return [make_job(repository).number for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(write, range(20)))
+
+    created = sorted(n for batch in results if batch for n in batch)
+    assert created == list(range(11, 61))
+    assert set(
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).values_list(
+            "calculated_status", flat=True
+        )
+    ) == {"SUCCEEDED"}

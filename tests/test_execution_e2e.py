@@ -517,3 +517,21 @@ def test_cancelling_a_runner_waiting_at_a_button(worker, start, client, token):
     assert job.calculated_status == "RUNNER_CANCELLED" and job.finished_at
     steps = list(runner(job).steps.order_by("position"))
     assert [s.status for s in steps] == ["SUCCESS", "CANCELLED", "SKIPPED"]
+
+
+def test_a_git_source_that_disappears_is_a_job_error(
+    worker, client, token, repository, source, settings
+):
+    import shutil
+
+    from django.db import transaction
+
+    with transaction.atomic():
+        # Hold the worker off until the source and this host's mirror are gone.
+        r = client.post(f"/api/v1/run/webapp?token={token}")
+        job = Job.objects.select_for_update().get(number=r.json()["job"]["id"])
+        shutil.rmtree(source.path)
+        shutil.rmtree(settings.GIT_MIRROR_DIR)
+
+    assert finished(job).calculated_status == "JOB_ERROR"
+    assert "could not fetch" in job.error_message

@@ -76,9 +76,10 @@ class Workers:
             "LOG_LEVEL": "INFO",
         }
 
-    def start(self) -> WorkerProcess:
+    def start(self, **env: str) -> WorkerProcess:
+        """Start a worker; ``env`` overrides its environment."""
         log = self.tmp_path / f"worker-{len(self.started) + 1}.log"
-        worker = WorkerProcess(self.env(), log)
+        worker = WorkerProcess({**self.env(), **env}, log)
         self.started.append(worker)
         return worker
 

@@ -11,12 +11,18 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django.utils import timezone
 
 from ciapp import layerfile as lf
@@ -28,6 +34,7 @@ from ciapp.models import InvalidTransition, Job, Runner, Step
 from ciapp.statuses import RunnerStatus, StepStatus
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Variables of bash's own that must not leak from ENV's evaluation.
 _SHELL_VARIABLES = {"PWD", "OLDPWD", "SHLVL", "_"}
@@ -145,7 +152,9 @@ class Execution:
         )
         if not self.heartbeat.lost.is_set():
             try:
-                self.runner.transition(status, error_message=message)
+                through_outages(
+                    lambda: self.runner.transition(status, error_message=message)
+                )
             except InvalidTransition:
                 pass  # cancelled meanwhile: the cancel stands
             Runner.objects.filter(pk=self.runner.pk).update(
@@ -281,7 +290,7 @@ class Execution:
         self._check_stopped()
         step.status = StepStatus.RUNNING
         step.started_at = timezone.now()
-        step.save(update_fields=["status", "started_at"])
+        through_outages(lambda: step.save(update_fields=["status", "started_at"]))
         log = StepLog(step, self.secrets)
         try:
             outcome = self._dispatch(instruction, log)
@@ -641,15 +650,44 @@ class StepLog:
         now = time.monotonic()
         if self._dirty and now - self._flushed_at >= self.FLUSH_SECONDS:
             self._flushed_at = now
+            try:
+                Step.objects.filter(pk=self.step.pk).update(log=self.text())
+            except (OperationalError, InterfaceError):
+                # The database is away for a moment: the step goes on, and
+                # the next flush stores what this one could not.
+                logger.warning("could not store the log of %s", self.step)
+                connection.close()
+                return
             self._dirty = False
-            Step.objects.filter(pk=self.step.pk).update(log=self.text())
 
     def finish(self, status: StepStatus, exit_code: int | None) -> None:
         self.step.status = status
         self.step.exit_code = exit_code
         self.step.finished_at = timezone.now()
         self.step.log = self.text()
-        self.step.save(update_fields=["status", "exit_code", "finished_at", "log"])
+        through_outages(
+            lambda: self.step.save(
+                update_fields=["status", "exit_code", "finished_at", "log"]
+            )
+        )
+
+
+def through_outages(write: Callable[[], T]) -> T:
+    """Do a database write, waiting out a short outage of the database.
+
+    A worker keeps trying for as long as its lease lasts; past that the
+    reaper ends the runner anyway, so the error is let through.
+    """
+    deadline = time.monotonic() + settings.CI_LEASE_SECONDS
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("the database is away; trying again")
+            connection.close()
+            time.sleep(1)
 
 
 _prctl: Any

@@ -46,8 +46,10 @@ class _Renewer:
                         return
                 except Exception:
                     # The database may be away for a moment; the lease is
-                    # long enough for a few missed renewals.
+                    # long enough for a few missed renewals. A new connection
+                    # is made for the next one.
                     logger.exception("could not renew a lease")
+                    connection.close()
         finally:
             connection.close()
 

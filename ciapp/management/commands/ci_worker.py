@@ -10,7 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections, connection
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
@@ -57,11 +62,25 @@ class Command(BaseCommand):
         worker.configure_signals()
         logger.info("worker %s takes work from %s", me, ", ".join(worker.queue_names))
         try:
-            worker.run()
+            _run_through_outages(worker)
         finally:
             stop.set()
             upkeep.join(timeout=5)
         logger.info("worker %s stopped", me)
+
+
+def _run_through_outages(worker: Worker) -> None:
+    """Run the worker; when the database goes away, wait for it and go on."""
+    pause = 1.0
+    while worker.running:
+        try:
+            worker.run()
+            return
+        except (OperationalError, InterfaceError) as e:
+            logger.error("the database is away (%s); trying again in %.0f s", e, pause)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def _upkeep(stop: threading.Event) -> None:
