@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import server_error
+from django.views.defaults import page_not_found, server_error
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,19 @@ class DatabaseUnavailable:
             response = HttpResponse(message, status=503, content_type="text/plain")
         response["Retry-After"] = self.RETRY_AFTER
         return response
+
+
+def api_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path nothing answers: in the API, the API's own JSON error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "status": "error",
+                "error": f"There is no API endpoint at {request.path}.",
+            },
+            status=404,
+        )
+    return page_not_found(request, exception)
 
 
 def api_server_error(request: HttpRequest) -> HttpResponse:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("dashboard.urls")),
 ]
 
+handler404 = "ciapp.security.api_not_found"
 handler500 = "ciapp.security.api_server_error"

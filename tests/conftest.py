@@ -22,6 +22,13 @@ def _own_folders(settings, tmp_path: Path) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings) -> None:
+    """Passwords hashed cheaply, except where a real server checks them."""
+    if "browser" not in request.node.path.parts:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _unhashed_static(settings) -> None:
     """Static URLs without the manifest that collectstatic writes."""
     settings.STORAGES = {

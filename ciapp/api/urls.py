@@ -23,5 +23,5 @@ urlpatterns = [
         name="runner_action",
     ),
     re_path(r"^openapi\.json$", openapi.openapi, name="openapi"),
-    re_path(r"^(?P<path>.*)$", views.not_found),
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]
