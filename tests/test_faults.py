@@ -5,19 +5,17 @@ SQLite has no server to lose, so these run on PostgreSQL only.
 """
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 from django.db import connection
 
-from ciapp.models import Job
+from ciapp.models import Job, Step
 from ciapp.statuses import RUNNER_ACTIVE_STATUSES, RUNNING_STATUSES, calculate_status
 from tests.proxy import TcpProxy
-from tests.workers import ROOT, wait_for
+from tests.servers import gunicorn
+from tests.workers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -40,60 +38,13 @@ def _through(proxy):
 @pytest.fixture
 def server(proxy, tmp_path):
     """gunicorn whose database connections go through the proxy."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _through(proxy),
-        "DATABASE_CONN_MAX_AGE": "60",
-        "CI_DATA_DIR": str(tmp_path / "server"),
-        "CI_GIT_MIRROR_DIR": str(tmp_path / "mirrors"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECRET_KEY": "fault-tests-only",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "ciapp.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "gunicorn.log", "w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(url), 20, "gunicorn to start")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url):
-    try:
-        return requests.get(url + "/api/v1/openapi.json", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
+    with gunicorn(
+        tmp_path / "server",
+        DATABASE_URL=_through(proxy),
+        DATABASE_CONN_MAX_AGE="60",
+        CI_GIT_MIRROR_DIR=str(tmp_path / "mirrors"),
+    ) as url:
+        yield url
 
 
 def test_api_calls_fail_cleanly_while_the_database_is_away(
@@ -127,8 +78,19 @@ def test_api_calls_fail_cleanly_while_the_database_is_away(
     assert Job.objects.count() == 1
 
 
+MOMENTS = {
+    "a worker has taken the runner": lambda job: job.runners.filter(
+        status="RUNNING"
+    ).exists(),
+    "a RUN step is running": lambda job: Step.objects.filter(
+        runner__job=job, log="start\n"
+    ).exists(),
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
 def test_a_worker_goes_on_after_the_database_comes_back(
-    proxy, workers, client, token, repository, source, tmp_path
+    moment, proxy, workers, client, token, repository, source, tmp_path
 ):
     source.commit(
         "Slow",
@@ -142,9 +104,7 @@ def test_a_worker_goes_on_after_the_database_comes_back(
         content_type="application/json",
     )
     job = Job.objects.get(number=first.json()["job"]["id"])
-    wait_for(
-        lambda: job.runners.filter(status="RUNNING").exists(), 30, "the runner to start"
-    )
+    wait_for(lambda: MOMENTS[moment](job), 30, moment)
 
     proxy.cut()
     time.sleep(1.5)  # shorter than the lease: the runner survives the outage

@@ -46,13 +46,20 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "The body, or a field, is too large.",
         415: "The body is neither JSON nor a form.",
     }
-    return {
+    answers: dict[str, Any] = {
         str(code): {
             "description": meaning[code],
             "content": {"application/json": {"schema": _ref("Error")}},
         }
         for code in (*codes, 401, 405)
     }
+    # Answered by gunicorn before the service sees the request, as HTML.
+    answers["414"] = {
+        "description": "The request line is longer than the web server takes "
+        "(4094 bytes with gunicorn's defaults).",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    return answers
 
 
 REPO = {

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.views.decorators.csrf import csrf_exempt
 
 from ciapp.api.auth import ApiRequest, allow_methods, token_required
 from ciapp.api.responses import error, ok
@@ -171,6 +172,7 @@ def runners(request: ApiRequest, repo: str, job_uuid: str) -> HttpResponse:
     return ok(runners=[runner.to_dict() for runner in job.runners.all()])
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     return error(f"There is no API endpoint at /{request.path.lstrip('/')}.", 404)
 

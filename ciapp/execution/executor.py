@@ -121,13 +121,7 @@ class Execution:
         parked = False
         with self.heartbeat:
             try:
-                self.layerfile = self._read_layerfile()
-                steps = self._steps(resuming)
-                if resuming:
-                    self.state = State.from_dict(self.runner.state)
-                    self._load_secrets()
-                else:
-                    self._prepare()
+                steps = through_outages(lambda: self._set_up(resuming))
                 status, parked = self._run_steps(steps)
             except Stopped:
                 status = RunnerStatus.CANCELLED
@@ -145,6 +139,21 @@ class Execution:
         if status == RunnerStatus.SUCCESS:
             self._save_caches()
         self._finish(status, message)
+
+    def _set_up(self, resuming: bool) -> list[Step]:
+        """Read the Layerfile, make the steps, and the files unless resuming.
+
+        Safe to repeat: a database outage midway makes it start over.
+        """
+        self.layerfile = self._read_layerfile()
+        steps = self._steps(resuming)
+        if resuming:
+            self.state = State.from_dict(self.runner.state)
+            self._load_secrets()
+        else:
+            self.state = State()
+            self._prepare()
+        return steps
 
     def _finish(self, status: RunnerStatus, message: str) -> None:
         Step.objects.filter(runner=self.runner, status=StepStatus.NEW).update(
@@ -655,7 +664,7 @@ class StepLog:
             except (OperationalError, InterfaceError):
                 # The database is away for a moment: the step goes on, and
                 # the next flush stores what this one could not.
-                logger.warning("could not store the log of %s", self.step)
+                logger.warning("could not store the log of step %s", self.step.pk)
                 connection.close()
                 return
             self._dirty = False

@@ -8,19 +8,14 @@ it, so they need committed data: ``django_db(transaction=True)``.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from django.db import connection
 
-from tests.workers import database_url
+from tests.servers import gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,53 +38,8 @@ def server_url(
     if connection.settings_dict["NAME"] == ":memory:":
         pytest.skip("the server cannot share an in-memory SQLite database")
 
-    data = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CI_DATA_DIR": str(data),
-        "DATABASE_URL": database_url(),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECRET_KEY": "browser-tests-only",
-        "LOG_LEVEL": "WARNING",
-    }
-    python = sys.executable
-    subprocess.run(
-        [python, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    log = (data / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        [python, "-m", "gunicorn", "ciapp.wsgi", "-b", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--threads", "4", "--access-logfile", "-"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(url + "/login/", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "gunicorn did not start:\n" + (data / "gunicorn.log").read_text()
-                )
-            time.sleep(0.1)
+    with gunicorn(tmp_path_factory.mktemp("server")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
-        shutil.rmtree(data / "static", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
