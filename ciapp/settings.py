@@ -191,6 +191,23 @@ GIT_MIRROR_DIR = Path(env_str("CI_GIT_MIRROR_DIR", str(DATA_DIR / "git"))).resol
 # How long one git command may take before it is given up.
 GIT_TIMEOUT_SECONDS = env_int("CI_GIT_TIMEOUT_SECONDS", 300, minimum=1)
 
+# The cache keeps the API's rate-limit counters. The default keeps them in
+# each web process's memory; with several processes or hosts, point
+# CI_CACHE_URL at Redis (redis://host:6379/0) so that they share one count.
+_CACHE_URL = env_str("CI_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+        }
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Calls one API token may make per minute; 0 turns the limit off.
+CI_API_RATE_LIMIT = env_int("CI_API_RATE_LIMIT", 600)
+
 # Limits on what the API accepts.
 API_MAX_BODY_BYTES = env_int("CI_API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 API_MAX_EXTRA_BYTES = env_int("CI_API_MAX_EXTRA_BYTES", 16 * 1024, minimum=0)

@@ -29,6 +29,13 @@ def _fast_password_hashing(request, settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_rate_limit(settings) -> None:
+    """Tests call the API far faster than people do; test_api_rate_limit
+    turns the limit on where it is under test."""
+    settings.CI_API_RATE_LIMIT = 0
+
+
+@pytest.fixture(autouse=True)
 def _unhashed_static(settings) -> None:
     """Static URLs without the manifest that collectstatic writes."""
     settings.STORAGES = {

@@ -39,7 +39,9 @@ def test_no_server_errors_and_answers_as_documented(
     )
 
     with gunicorn(
-        tmp_path / "server", CI_GIT_MIRROR_DIR=str(settings.GIT_MIRROR_DIR)
+        tmp_path / "server",
+        CI_GIT_MIRROR_DIR=str(settings.GIT_MIRROR_DIR),
+        CI_API_RATE_LIMIT="100000",
     ) as url:
         done = subprocess.run(
             [

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -51,6 +54,29 @@ def _presented_token(request: HttpRequest) -> tuple[str | None, str | None]:
     return token, None
 
 
+def _over_rate_limit(token: ApiToken) -> int:
+    """Count a call; seconds to wait if the token is over its limit, else 0.
+
+    Counts are kept per token per calendar minute in the cache.
+    """
+    limit = settings.CI_API_RATE_LIMIT
+    if not limit:
+        return 0
+    now = time.time()
+    window = int(now // 60)
+    key = f"api-calls:{token.key_id}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        calls = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        calls = 1
+    if calls <= limit:
+        return 0
+    logger.info("API token %s is over its rate limit", token.key_id)
+    return max(1, int((window + 1) * 60 - now) + 1)
+
+
 def token_required(view: View) -> View:
     """Let the view run only for a valid token, and give it the organization."""
 
@@ -68,6 +94,15 @@ def token_required(view: View) -> View:
                 "The API token is not valid: it is unknown or was revoked.",
                 401,
                 WWW_Authenticate="Bearer",
+            )
+
+        wait = _over_rate_limit(token)
+        if wait:
+            return error(
+                f"This token made more than {settings.CI_API_RATE_LIMIT} calls this "
+                f"minute; try again in {wait} s.",
+                429,
+                Retry_After=str(wait),
             )
 
         token.touch()

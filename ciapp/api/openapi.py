@@ -45,13 +45,15 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "The runner is not in a state that allows this.",
         413: "The body, or a field, is too large.",
         415: "The body is neither JSON nor a form.",
+        429: "The token made too many calls this minute; Retry-After says "
+        "how long to wait.",
     }
     answers: dict[str, Any] = {
         str(code): {
             "description": meaning[code],
             "content": {"application/json": {"schema": _ref("Error")}},
         }
-        for code in (*codes, 401, 405)
+        for code in (*codes, 401, 405, 429)
     }
     # Answered by gunicorn before the service sees the request, as HTML.
     answers["414"] = {
