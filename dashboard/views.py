@@ -25,7 +25,8 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET
 
 from ciapp.models import Job, JobQuerySet, Organization, Repository, Step
-from ciapp.search import normalize_repository_name
+from ciapp.names import stored_repository_name
+from ciapp.search import MAX_JOB_NUMBER
 from ciapp.statuses import DONE_STATUSES, RUNNING_STATUSES, CalculatedStatus
 from dashboard import attempts, charts, paging
 from dashboard.display import look
@@ -50,14 +51,17 @@ def _get_organization_for_user(request: HttpRequest, name: str) -> Organization:
 
 def _get_repository_for_user(request: HttpRequest, org: str, name: str) -> Repository:
     """The named repository if the user is a member of its organization."""
+    stored = stored_repository_name(name)
     repository = (
         Repository.objects.select_related("organization")
         .filter(
             organization__name=org,
             organization__memberships__user=request.user.pk,
-            name=normalize_repository_name(name),
+            name=stored,
         )
         .first()
+        if stored
+        else None
     )
     if repository is None:
         raise Http404("No such repository")
@@ -66,15 +70,18 @@ def _get_repository_for_user(request: HttpRequest, org: str, name: str) -> Repos
 
 def _get_job_for_user(request: HttpRequest, org: str, repo: str, number: int) -> Job:
     """The run if the user is a member of its organization; else 404."""
+    stored = stored_repository_name(repo)
     job = (
         Job.objects.select_related("repository", "organization")
         .filter(
             organization__name=org,
             organization__memberships__user=request.user.pk,
-            repository__name=normalize_repository_name(repo),
+            repository__name=stored,
             number=number,
         )
         .first()
+        if stored and number <= MAX_JOB_NUMBER
+        else None
     )
     if job is None:
         raise Http404("No such run")
@@ -361,10 +368,13 @@ def badge(request: HttpRequest, org: str, repo: str) -> HttpResponse:
     Public to whoever has the URL with the repository's badge key, and to
     signed-in members; to anyone else it does not exist.
     """
+    stored = stored_repository_name(repo)
     repository = (
         Repository.objects.select_related("organization")
-        .filter(organization__name=org, name=normalize_repository_name(repo))
+        .filter(organization__name=org, name=stored)
         .first()
+        if stored
+        else None
     )
     if repository is None:
         raise Http404("No such repository")

@@ -149,3 +149,11 @@ def test_a_job_error_reads_like_webappio(client, token, repository):
         "ERROR",
         CalculatedStatus.JOB_ERROR,
     )
+
+
+@pytest.mark.parametrize("name", ["we%00b", "we%01b", "-x", "%E2%80%8B"])
+def test_names_no_repository_can_have_are_missing(client, token, repository, name):
+    r = client.get(f"/api/v1/run/{name}/search", {"token": token})
+
+    assert r.status_code == 404
+    assert r.json()["error"].startswith("There is no repository acme/")

@@ -348,3 +348,16 @@ def test_a_new_member_sees_the_organization(client, org, jobs):
 
     Membership.objects.create(organization=org, user=user)
     assert client.get(URL).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/acme/we%00b/",
+        "/jobs/github/acme/we%00b/1",
+        "/jobs/github/acme/webapp/99999999999",
+        "/badge/acme/we%00b.svg",
+    ],
+)
+def test_impossible_names_and_numbers_are_missing(member_client, repository, path):
+    assert member_client.get(path).status_code == 404

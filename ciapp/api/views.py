@@ -24,7 +24,8 @@ from ciapp.git import (
     check_revision,
 )
 from ciapp.models import Job, Repository
-from ciapp.search import InvalidQuery, normalize_repository_name, parse
+from ciapp.names import stored_repository_name
+from ciapp.search import InvalidQuery, parse
 from ciapp.statuses import JobErrorKind, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,14 @@ def _repository(request: ApiRequest, name: str) -> Repository:
 
     Another organization's repository is reported exactly as a missing one.
     """
-    repository = Repository.objects.filter(
-        organization=request.organization, name=normalize_repository_name(name)
-    ).first()
+    stored = stored_repository_name(name)
+    repository = (
+        Repository.objects.filter(
+            organization=request.organization, name=stored
+        ).first()
+        if stored
+        else None
+    )
     if repository is None:
         raise BadInput(
             f"There is no repository {request.organization.name}/{name}.", 404
