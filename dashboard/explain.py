@@ -57,6 +57,8 @@ def _active(runner: Runner) -> Culprit:
     step = _stopped_at(runner, {StepStatus.RUNNING})
     if step is None:
         return Culprit(runner, "is running")
+    if step.is_waiting_for_button:
+        return Culprit(runner, f"waits at line {step.line} for its BUTTON", step)
     return Culprit(runner, f"is running line {step.line}", step)
 
 

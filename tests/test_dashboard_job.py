@@ -260,3 +260,20 @@ def test_the_page_and_its_live_part_agree_on_the_etag(member_client, failed_job)
     r = member_client.get(LIVE)
 
     assert r["ETag"] == etag.replace("&quot;", '"')
+
+
+def test_a_run_waiting_for_a_button_says_so(member_client, repository):
+    from ciapp.models import Step
+    from ciapp.statuses import RunnerStatus
+    from tests.factories import make_job, start_job
+
+    job = make_job(repository)
+    (runner,) = start_job(job)
+    runner.transition(RunnerStatus.RUNNING)
+    Step.objects.create(
+        runner=runner, position=1, line=3, instruction="BUTTON Ship?", status="RUNNING"
+    )
+
+    text = member_client.get(job.path()).content.decode()
+
+    assert "waits at line 3 for its BUTTON" in text
