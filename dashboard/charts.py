@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
 from dashboard.display import format_duration, look
@@ -39,35 +39,26 @@ def outcome_strip(points: Sequence[Point]) -> SafeString:
     if not points:
         return SafeString("")
     counts: dict[str, int] = {}
-    for point in points:
-        word = look(point.status).word.lower()
-        counts[word] = counts.get(word, 0) + 1
+    bars = []
+    for i, point in enumerate(points):
+        status = look(point.status)
+        counts[status.word.lower()] = counts.get(status.word.lower(), 0) + 1
+        # Failures stand taller, so the strip reads without colour.
+        tall = status.tone in ("bad", "err")
+        bars.append(
+            f'<a href="{escape(point.href)}"><rect class="tone-{status.tone}" '
+            f'x="{i * CELL}" y="{0 if tall else 4}" width="{CELL - 2}" '
+            f'height="{STRIP_HEIGHT if tall else 12}" rx="1.5">'
+            f"<title>{escape(point.label)}</title></rect></a>"
+        )
     summary = ", ".join(f"{n} {word}" for word, n in counts.items())
-    bars = format_html_join(
-        "",
-        '<a href="{}"><rect class="tone-{}" x="{}" y="{}" width="{}" '
-        'height="{}" rx="1.5"><title>{}</title></rect></a>',
-        (
-            (
-                point.href,
-                look(point.status).tone,
-                i * CELL,
-                # Failures stand taller, so the strip reads without colour.
-                0 if look(point.status).tone in ("bad", "err") else 4,
-                CELL - 2,
-                STRIP_HEIGHT if look(point.status).tone in ("bad", "err") else 12,
-                point.label,
-            )
-            for i, point in enumerate(points)
-        ),
-    )
     return format_html(
         '<svg class="strip" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
         'role="img" aria-label="{label}">{bars}</svg>',
         w=len(points) * CELL,
         h=STRIP_HEIGHT,
         label=f"Last {len(points)} runs: {summary}",
-        bars=bars,
+        bars=SafeString("".join(bars)),
     )
 
 

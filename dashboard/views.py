@@ -134,7 +134,9 @@ def _overview(
     """Each repository with its latest runs, for the strips and sparklines.
 
     Job numbers count up without gaps per repository, so the latest runs of
-    every repository are one query over the (repository, number) index.
+    every repository are one query over the (repository, number) index: one
+    index range per repository. NB: it must not ask the database to sort;
+    SQLite then walks the whole index in order instead of the ranges.
     """
     if repository is not None:
         repositories = [repository]
@@ -157,21 +159,21 @@ def _overview(
             "started_at",
             "finished_at",
         )
-        .order_by("repository_id", "number")
+        .order_by()
     )
     by_repository: dict[int, list[Job]] = {r.pk: [] for r in repositories}
-    for job in jobs:
+    for job in sorted(jobs, key=lambda j: j.number):
         by_repository[job.repository_id].append(job)
 
     rows = []
     for r in repositories:
         runs = by_repository[r.pk]
+        # One reverse() per repository: a run's URL ends in its number.
+        base = reverse("dashboard:job", args=[organization.name, r.name, 1])[:-1]
         points = [
             charts.Point(
                 label=f"#{j.number} {j.branch}: {look(j.calculated_status).word}",
-                href=reverse(
-                    "dashboard:job", args=[organization.name, r.name, j.number]
-                ),
+                href=f"{base}{j.number}",
                 status=j.calculated_status,
                 seconds=(
                     (j.finished_at - (j.started_at or j.created_at)).total_seconds()
