@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from ciapp.statuses import (
     StepStatus,
     calculate_status,
 )
+from ciapp.textsearch import query_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -275,10 +276,14 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(organization__memberships__user=user)
 
     def matching(self, query: str | Query) -> JobQuerySet:
-        """Jobs matching a search; raises ``InvalidQuery`` on a bad query."""
+        """Jobs matching a search; raises ``InvalidQuery`` on a bad query.
+
+        The same jobs as ``query.to_q()`` selects, by conditions that the
+        database's text index can answer (see :mod:`ciapp.textsearch`).
+        """
         if isinstance(query, str):
             query = parse(query)
-        return self.filter(query.to_q())
+        return self.filter(query_q(query, connections[self.db].vendor))
 
     def newest_first(self) -> JobQuerySet:
         return self.order_by("-pk")
@@ -345,6 +350,10 @@ class Job(CommitFields):
             models.Index(fields=["calculated_status"], name="job_calculated_status"),
             models.Index(
                 fields=["repository", "branch", "-number"], name="job_repo_branch"
+            ),
+            # branch: on an organization's run list, newest first.
+            models.Index(
+                fields=["organization", "branch", "-id"], name="job_org_branch"
             ),
         ]
 

@@ -6,6 +6,10 @@ of typed terms; :meth:`Query.to_q` turns that into a ``Q`` for ``Job``
 querysets. Every problem with the text is reported as :class:`InvalidQuery`,
 whose message is meant for the user.
 
+``Query.to_q()`` says what a query means. ``Job.objects.matching()`` runs
+the same query through :mod:`ciapp.textsearch`, which answers text terms
+from the database's text index with exactly the same result.
+
 The language:
 
 - Whitespace (any Unicode whitespace) separates terms, and every term must

@@ -1,0 +1,254 @@
+"""Text terms of the search language, answered from a text index.
+
+A text term matches jobs whose commit title, body or author contains the
+text, ignoring case (see :class:`ciapp.search.TextTerm`). Its plain ``Q``,
+three ``icontains`` lookups, is the meaning of the term, but no index can
+answer it: every search would read every job of its scope. This module
+turns the terms of a :class:`ciapp.search.Query` into conditions that mean
+exactly the same and that an index can answer. Migration 0003 makes the
+indexes; docs/performance.md has the measurements behind the choices.
+
+PostgreSQL: a trigram GIN index (pg_trgm) over one expression, the title,
+body and author joined by U+0001 and upper-cased. A text term becomes that
+expression ``LIKE UPPER('%text%')``: the comparison ``icontains`` makes,
+with the same answer, since no search can contain U+0001 and so no match
+can reach across two fields. The planner picks the plan from the
+expression's statistics: for a rare word it reads the few jobs the index
+names; for a common word it walks the scope's newest jobs and stops at the
+first match, never sorting all of them.
+
+SQLite: an FTS5 table with the trigram tokenizer, kept in step with the
+jobs by triggers. SQLite's planner knows nothing of how many jobs a word is
+in, so the index is asked first, by one more query when the search runs
+(:class:`IndexedCandidates`): the ids of the jobs that contain the rarest
+parts of every positive text term of 3 characters or more, up to
+:data:`CANDIDATE_LIMIT` of them. None: the search matches nothing and the
+jobs are not read at all. Up to the limit: the search reads just those
+jobs. More: the word is common, and the search walks the scope's jobs
+newest first, checking each, which finds matches within a few rows. The
+plain ``LIKE`` of every term is always kept as well, so the answer is
+exactly the plain ``Q``'s: the index only narrows it down.
+
+Terms the index cannot answer are checked row by row, as before: exclusions
+(``-word`` selects nearly every job; it rejects rows of the walk), and words
+shorter than 3 characters, which have no trigram. Next to a term the index
+answers they cost nothing, and on their own they are fast when common.
+
+NB: a short word that is rare, and on PostgreSQL a long text all of whose
+trigrams are common (``refund_ledger``, a phrase of common words), still
+cost a scan of the scope or of large parts of the index; see
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Expression, F, Q
+from django.db.models.expressions import Combinable
+from django.db.models.sql.compiler import SQLCompiler
+
+from ciapp.search import Query, TextTerm
+
+# The SQLite FTS5 table of migration 0003.
+TEXT_TABLE = "ciapp_job_text"
+
+# The fields a text term searches, in the order the indexes hold them.
+TEXT_FIELDS = ("commit_title", "commit_body", "commit_author")
+
+# The trigram tokenizer makes no token of a shorter text.
+MIN_INDEXED_LENGTH = 3
+
+# A text longer than this many characters is looked up by its rarest windows
+# of this many characters (three trigrams); see windows().
+WINDOW = 5
+MAX_WINDOWS = 8
+WINDOWS_PER_TEXT = 2
+# How many of the newest jobs tell how rare a window is.
+SAMPLE_JOBS = 2000
+
+# Up to how many candidate jobs a search reads one by one on SQLite; a word
+# in more jobs than this is common enough that walking the newest jobs finds
+# its matches sooner. See docs/performance.md for how it was chosen.
+CANDIDATE_LIMIT = 1000
+
+
+class _Condition(Expression):
+    """A boolean SQL condition over the job row, usable in ``Q``."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__()
+        self.fields: list[Any] = [F(name) for name in fields]
+
+    def get_source_expressions(self) -> list[Any]:
+        return self.fields
+
+    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
+        self.fields = list(exprs)
+
+    def _columns(self, compiler: SQLCompiler) -> tuple[list[str], tuple[Any, ...]]:
+        sqls: list[str] = []
+        params: list[Any] = []
+        for column in self.fields:
+            sql, column_params = compiler.compile(column)
+            sqls.append(sql)
+            params.extend(column_params)
+        return sqls, tuple(params)
+
+
+class TextContains(_Condition):
+    """The title, body or author contains ``text``, ignoring case.
+
+    The same comparison as the ``icontains`` of ``TextTerm.to_q()``, in one
+    expression. On PostgreSQL it is the expression of the
+    ``ciapp_job_text_trgm`` index, so that the planner can use it: keep the
+    two identical. On SQLite it is the three ``LIKE`` that ``icontains``
+    makes there.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(*TEXT_FIELDS)
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.text!r})"
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        columns, params = self._columns(compiler)
+        pattern = f"%{connection.ops.prep_for_like_query(self.text)}%"
+        if connection.vendor == "postgresql":
+            joined = " || CHR(1) || ".join(columns)
+            return f"UPPER({joined}) LIKE UPPER(%s)", (*params, pattern)
+        if connection.vendor == "sqlite":
+            likes = " OR ".join(f"{column} LIKE %s ESCAPE '\\'" for column in columns)
+            return f"({likes})", (*params, *[pattern] * len(columns))
+        raise NotImplementedError(f"TextContains is not made for {connection.vendor}.")
+
+
+class IndexedCandidates(_Condition):
+    """SQLite: the job is among those the text index finds for ``texts``.
+
+    The index is asked when the query is compiled, so the answer is as fresh
+    as the query. It is a superset of the jobs whose text contains every one
+    of ``texts``, so it is always combined with the plain ``LIKE``: FTS5
+    folds the case of all of Unicode where ``LIKE`` folds ASCII only, and
+    only part of each text is looked up (see :func:`windows`).
+    """
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__("pk")
+        self.texts = list(texts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.texts!r})"
+
+    def probe(self) -> tuple[str, list[Any]]:
+        """The query for the ids of the candidates, up to one past the limit.
+
+        One statement: for each text it counts how many of the newest
+        :data:`SAMPLE_JOBS` jobs contain each window, keeps the
+        :data:`WINDOWS_PER_TEXT` rarest, and looks those up in the whole
+        index.
+        """
+        picks: list[str] = []
+        params: list[Any] = []
+        for text in self.texts:
+            choices = windows(text)
+            if len(choices) == 1:
+                picks.append("SELECT %s AS pick")
+                params.append(_phrase(choices[0]))
+                continue
+            union = " UNION ALL ".join(["SELECT %s AS p"] * len(choices))
+            params += [_phrase(window) for window in choices]
+            picks.append(
+                "SELECT (SELECT group_concat(p, ' AND ') FROM ("
+                f"SELECT p FROM ({union}) AS w ORDER BY ("
+                f"SELECT count(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH w.p "
+                f"AND rowid > (SELECT max(id) - {SAMPLE_JOBS} FROM ciapp_job)"
+                f") LIMIT {WINDOWS_PER_TEXT})) AS pick"
+            )
+        match = (
+            "SELECT group_concat(pick, ' AND ') FROM ("
+            + " UNION ALL ".join(picks)
+            + ")"
+        )
+        sql = (
+            f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH ({match}) "
+            f"LIMIT {CANDIDATE_LIMIT + 1}"
+        )
+        return sql, params
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(*self.probe())
+            ids = [int(pk) for (pk,) in cursor.fetchall()]
+        if not ids:
+            raise EmptyResultSet
+        if len(ids) > CANDIDATE_LIMIT:
+            raise FullResultSet
+
+        (column,), params = self._columns(compiler)
+        # The ids came from the database as integers; inline them rather than
+        # bind up to a thousand parameters.
+        return f"{column} IN ({', '.join(map(str, sorted(ids)))})", params
+
+
+def _phrase(text: str) -> str:
+    """``text`` as an FTS5 phrase: quoted, with its quotes doubled."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def windows(text: str) -> list[str]:
+    """The parts of ``text`` that the index may be asked for.
+
+    Asking FTS5 for a long text costs as much as reading the list of jobs of
+    every one of its trigrams, and most trigrams are in a good part of all
+    jobs; asking for the rarest few characters of it costs little and
+    leaves few candidates. A text of up to :data:`WINDOW` characters is
+    asked for whole; a longer one for its windows of :data:`WINDOW`
+    characters, at most :data:`MAX_WINDOWS` of them spread over it, the
+    first and the last first, so that a tie picks two that do not overlap.
+    """
+    if len(text) <= WINDOW:
+        return [text]
+    last = len(text) - WINDOW
+    count = min(last + 1, MAX_WINDOWS)
+    starts = [round(i * last / (count - 1)) for i in range(count)]
+    order = [starts[0], starts[-1], *starts[1:-1]]
+    return list(dict.fromkeys(text[i : i + WINDOW] for i in order))
+
+
+def text_q(term: TextTerm, vendor: str) -> Q:
+    """The condition of one text term, as the database can index it."""
+    if vendor not in ("postgresql", "sqlite"):
+        return term.to_q()
+
+    q = Q(TextContains(term.text))
+    return ~q if term.negated else q
+
+
+def query_q(query: Query, vendor: str) -> Q:
+    """A ``Q`` equal in meaning to ``query.to_q()``, for ``vendor``'s indexes."""
+    q = Q()
+    indexed: list[str] = []
+    for term in query.terms:
+        if not isinstance(term, TextTerm):
+            q &= term.to_q()
+            continue
+        q &= text_q(term, vendor)
+        if not term.negated and len(term.text) >= MIN_INDEXED_LENGTH:
+            indexed.append(term.text)
+
+    if vendor == "sqlite" and indexed:
+        q = Q(IndexedCandidates(indexed)) & q
+    return q

@@ -1,0 +1,312 @@
+"""The text index behind word searches, on SQLite (FTS5) and PostgreSQL (pg_trgm).
+
+Whatever path a search takes through the index, it must find exactly the
+jobs that the plain ``icontains`` of ``Query.to_q()`` finds.
+"""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from ciapp import textsearch
+from ciapp.models import Job, Repository
+from ciapp.search import parse
+from ciapp.textsearch import IndexedCandidates, windows
+from tests.factories import make_job
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the FTS5 index is SQLite's"
+)
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's"
+)
+
+
+@pytest.fixture
+def texts(repository):
+    """Jobs named by what makes their text different."""
+    made = {}
+    for name, title, body, author in [
+        ("login", "Add login page", "Uses OAuth.", "Ada Lovelace"),
+        ("split", "Fix the login", "page two of the docs", "Grace Hopper"),
+        ("percent", "Show 100% coverage", "", "Ken Thompson"),
+        ("thousand", "Show 1000 coverage", "", "Ken Thompson"),
+        ("underscore", "Call refund_ledger twice", "", "Ken Thompson"),
+        ("x", "Call refundxledger once", "", "Ken Thompson"),
+        ("backslash", r"Escape C:\temp\new paths", "", "Dennis Ritchie"),
+        ("quote", 'Support 5" screens', "", "Linus"),
+        ("unicode", "Übersetzung der Straße", "Grüße aus Köln", "Søren Jørgensen"),
+        ("ascii", "Plain text", "", "Soren Jorgensen"),
+        ("cjk", "修复登录页面", "", "王小明"),
+        ("ui", "Tweak the UI", "", "Ana Souza"),
+    ]:
+        made[name] = make_job(
+            repository, commit_title=title, commit_body=body, commit_author=author
+        )
+    return made
+
+
+def found(query, jobs=None):
+    jobs = Job.objects.all() if jobs is None else jobs
+    return set(jobs.matching(query).values_list("pk", flat=True))
+
+
+def naive(query):
+    return set(Job.objects.filter(parse(query).to_q()).values_list("pk", flat=True))
+
+
+def names(texts, pks):
+    return {name for name, job in texts.items() if job.pk in pks}
+
+
+QUERIES = [
+    ("login", {"login", "split"}),
+    ('"login page"', {"login"}),  # not "login" at the end of a title + "page" body
+    ("LOGIN PAGE", {"login", "split"}),
+    ("oauth", {"login"}),
+    ("ada lovelace", {"login"}),
+    ("100%", {"percent"}),
+    ("%", {"percent"}),
+    ("refund_ledger", {"underscore"}),
+    ("_", {"underscore"}),
+    (r"C:\temp", {"backslash"}),
+    ("\\", {"backslash"}),
+    ('5"', {"quote"}),
+    ('"5\\" screens"', {"quote"}),
+    ("Straße", {"unicode"}),
+    ("jørgensen", {"unicode"}),
+    ("Jorgensen", {"ascii"}),
+    ("登录", {"cjk"}),
+    ("修复登录页面", {"cjk"}),
+    ("王", {"cjk"}),
+    ("ui", {"ui"}),
+    ("u", None),
+    ("-login", None),
+    ('-"login page"', None),
+    ("-ken -thompson", None),
+    ("login -oauth", {"split"}),
+    ("coverage -100%", {"thousand"}),
+    ("kumquat", set()),
+    ("show coverage ken", {"percent", "thousand"}),
+    ("refund_ledger twice call", {"underscore"}),
+    ("Übersetzung", {"unicode"}),
+]
+
+
+@pytest.mark.parametrize("query, expected", QUERIES)
+def test_it_finds_what_the_plain_query_finds(texts, query, expected):
+    result = found(query)
+
+    assert result == naive(query)
+    if expected is not None:
+        assert names(texts, result) == expected
+
+
+@pytest.mark.parametrize("query, expected", QUERIES)
+def test_it_agrees_when_every_word_is_common(texts, monkeypatch, query, expected):
+    # A limit of 1 sends every indexed word down the path for common words:
+    # a walk over the newest jobs, checking each.
+    monkeypatch.setattr(textsearch, "CANDIDATE_LIMIT", 1)
+
+    assert found(query) == naive(query)
+
+
+def test_it_folds_case_as_the_database_does(texts):
+    # ASCII letters everywhere; the rest of Unicode only where the database's
+    # own comparison does (PostgreSQL's UPPER, not SQLite's LIKE): the index
+    # never changes what a search means.
+    assert names(texts, found("übersetzung")) == (
+        {"unicode"} if connection.vendor == "postgresql" else set()
+    )
+    assert found("übersetzung") == naive("übersetzung")
+    assert names(texts, found("SØREN")) == (
+        {"unicode"} if connection.vendor == "postgresql" else set()
+    )
+    assert names(texts, found("straSSe")) == set()
+
+
+def test_it_searches_within_the_scope(texts, org):
+    other = Repository.objects.create(organization=org, name="other", git_source="/x")
+    elsewhere = make_job(other, commit_title="Add login page")
+
+    jobs = Job.objects.filter(repository=other)
+
+    assert found("login", jobs) == {elsewhere.pk}
+    assert found('"login page"', jobs.exclude(pk=elsewhere.pk)) == set()
+
+
+def test_the_newest_match_comes_first(repository):
+    first = make_job(repository, commit_title="Retry the webhook")
+    make_job(repository, commit_title="Something else")
+    last = make_job(repository, commit_title="webhook again")
+
+    newest = Job.objects.filter(repository=repository).matching("webhook")
+
+    assert newest.order_by("-number").first() == last
+    assert newest.order_by("number").first() == first
+
+
+# Keeping the index in step with the jobs -----------------------------------
+
+
+def test_it_finds_a_job_as_soon_as_it_is_made(repository):
+    job = make_job(repository, commit_title="Brand new zebracorn feature")
+
+    assert found("zebracorn") == {job.pk}
+
+
+def test_it_follows_a_change_of_text(repository):
+    job = make_job(repository, commit_title="Old zebracorn", commit_author="Ada")
+
+    Job.objects.filter(pk=job.pk).update(commit_title="New unicornfish")
+
+    assert found("zebracorn") == set()
+    assert found("unicornfish") == {job.pk}
+
+    job.refresh_from_db()
+    job.commit_body = "now with a body"
+    job.save()
+
+    assert found("unicornfish") == {job.pk}
+    assert found('"with a body"') == {job.pk}
+
+
+def test_a_status_change_leaves_the_text_alone(repository):
+    job = make_job(repository, commit_title="Steady zebracorn")
+
+    Job.objects.filter(pk=job.pk).update(calculated_status="FAILURE")
+
+    assert found("zebracorn failed") == {job.pk}
+
+
+def test_it_forgets_a_deleted_job(repository):
+    job = make_job(repository, commit_title="Doomed zebracorn")
+    keep = make_job(repository, commit_title="Lasting zebracorn")
+
+    job.delete()
+
+    assert found("zebracorn") == {keep.pk}
+
+
+@sqlite_only
+def test_the_fts_index_holds_exactly_the_jobs(texts):
+    with connection.cursor() as cursor:
+        # FTS5's own check that the index matches its content table.
+        cursor.execute(
+            "INSERT INTO ciapp_job_text(ciapp_job_text, rank) VALUES "
+            "('integrity-check', 1)"
+        )
+        cursor.execute(
+            "SELECT count(*) FROM ciapp_job_text WHERE ciapp_job_text MATCH %s",
+            ['"coverage"'],
+        )
+        assert cursor.fetchone()[0] == 2
+
+    Job.objects.filter(pk=texts["percent"].pk).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ciapp_job_text(ciapp_job_text, rank) VALUES "
+            "('integrity-check', 1)"
+        )
+
+
+@sqlite_only
+def test_the_triggers_are_there(db):
+    # A migration that makes Django rebuild ciapp_job drops them; it must
+    # make them again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'ciapp_job' ORDER BY name"
+        )
+        triggers = [name for (name,) in cursor.fetchall()]
+
+    assert triggers == [
+        "ciapp_job_text_delete",
+        "ciapp_job_text_insert",
+        "ciapp_job_text_update",
+    ]
+
+
+# How the index is asked -----------------------------------------------------
+
+
+@sqlite_only
+def test_a_word_in_no_job_costs_one_query(texts, django_assert_num_queries):
+    # 1. the index, which finds nothing; the jobs are not read at all
+    with django_assert_num_queries(1):
+        assert list(Job.objects.matching("kumquat")) == []
+
+
+@sqlite_only
+def test_a_rare_word_reads_only_its_candidates(texts, django_assert_num_queries):
+    # 1. the index  2. the candidates
+    with django_assert_num_queries(2) as captured:
+        assert [j.pk for j in Job.objects.matching("oauth")] == [texts["login"].pk]
+
+    sql = captured.captured_queries[1]["sql"]
+    assert f'"ciapp_job"."id" IN ({texts["login"].pk})' in sql
+
+
+@sqlite_only
+def test_a_common_word_walks_the_newest_jobs(texts, monkeypatch):
+    monkeypatch.setattr(textsearch, "CANDIDATE_LIMIT", 1)
+    query = str(Job.objects.matching("coverage").query)
+
+    assert " IN (" not in query
+    assert "LIKE" in query
+
+
+@postgresql_only
+def test_the_trigram_index_can_answer_a_word(texts):
+    jobs = Job.objects.matching("oauth")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = jobs.explain()
+
+    assert "ciapp_job_text_trgm" in plan
+
+
+def test_it_splits_long_texts_into_windows():
+    assert windows("abc") == ["abc"]
+    assert windows("abcde") == ["abcde"]
+    assert windows("abcdef") == ["abcde", "bcdef"]
+    # The first and the last first, so that a tie takes two apart.
+    long = windows("refund_ledger_retry_twice")
+    assert long[:2] == ["refun", "twice"]
+    assert len(long) == textsearch.MAX_WINDOWS
+    assert all(len(window) == textsearch.WINDOW for window in long)
+
+
+def test_it_quotes_texts_for_fts5():
+    sql, params = IndexedCandidates(['5"', 'say "hi" twice']).probe()
+
+    # A short text is asked for whole, a long one by its windows.
+    assert params[0] == '"5"""'
+    assert params[1:3] == ['"say """', '"twice"']
+    assert sql.count("MATCH") == 2
+
+
+# The migration ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_reverses_and_applies_again(repository):
+    job = make_job(repository, commit_title="Survives zebracorn migrations")
+    executor = MigrationExecutor(connection)
+
+    executor.migrate([("ciapp", "0002_execution")])
+    executor.loader.build_graph()
+    assert "job_org_branch" not in _indexes()
+    assert naive("zebracorn") == {job.pk}
+
+    executor.migrate(executor.loader.graph.leaf_nodes("ciapp"))
+    assert "job_org_branch" in _indexes()
+    assert found("zebracorn") == {job.pk}
+
+
+def _indexes():
+    with connection.cursor() as cursor:
+        return connection.introspection.get_constraints(cursor, "ciapp_job")
