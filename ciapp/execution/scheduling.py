@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from enum import Enum
 
 from django.conf import settings
@@ -140,7 +141,8 @@ def kill_leftovers(runner_key: str) -> int:
 
 
 def reap() -> int:
-    """End work whose worker stopped renewing its lease. Returns how many."""
+    """End work whose worker stopped renewing its lease, and queue again work
+    whose task was lost with its worker. Returns how many of either."""
     now = timezone.now()
     ended = 0
     for runner in Runner.objects.filter(
@@ -163,6 +165,8 @@ def reap() -> int:
         schedule(runner.job)
         ended += 1
 
+    ended += _queue_lost_tasks(now)
+
     for job in Job.objects.filter(
         status=JobStatus.STARTING_RUNNERS, lease_expires_at__lt=now
     ):
@@ -179,6 +183,57 @@ def reap() -> int:
         logger.warning("job %s lost the worker starting it", job)
         ended += 1
     return ended
+
+
+def _queue_lost_tasks(now: datetime) -> int:
+    """Queue again the work whose task a worker took and then died with.
+
+    A worker that dies after taking a task from the queue, but before it
+    takes the job or runner the task names, leaves that job or runner NEW
+    with no task ready to run it. Starting and running are safe to repeat:
+    the worker that comes second finds nothing to take.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from ciapp.execution.tasks import run_runner, start_job
+
+    stale = now - timedelta(seconds=2 * settings.CI_LEASE_SECONDS)
+    ready = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    queued = 0
+    lost_jobs = Job.objects.filter(status=JobStatus.NEW, created_at__lt=stale)
+    if lost_jobs.exists():
+        waiting = {
+            tuple(t["args"])
+            for t in ready.filter(task_path=start_job.module_path).values_list(
+                "args_kwargs", flat=True
+            )
+        }
+        for job in lost_jobs:
+            if (job.pk,) not in waiting:
+                logger.warning("queueing job %s again: its task was lost", job.pk)
+                start_job.enqueue(job.pk)
+                queued += 1
+    lost_runners = Runner.objects.filter(
+        status=RunnerStatus.NEW,
+        was_retried=False,
+        job__status=JobStatus.SEE_RUNNERS,
+        created_at__lt=stale,
+        state__has_key="queued",
+    )
+    if lost_runners.exists():
+        waiting = {
+            tuple(t["args"])
+            for t in ready.filter(task_path=run_runner.module_path).values_list(
+                "args_kwargs", flat=True
+            )
+        }
+        for runner in lost_runners:
+            if (runner.pk,) not in waiting:
+                logger.warning("queueing runner %s again: its task was lost", runner.pk)
+                run_runner.using(queue_name=runner.state["queued"]).enqueue(runner.pk)
+                queued += 1
+    return queued
 
 
 def _end_lost_steps(runner: Runner) -> None:

@@ -92,7 +92,7 @@ def _upkeep(stop: threading.Event) -> None:
                 close_old_connections()
                 ended = scheduling.reap()
                 if ended:
-                    logger.warning("ended %d pieces of work whose worker died", ended)
+                    logger.warning("took care of %d pieces of lost work", ended)
                 _sweep_work_folders()
             except Exception:
                 logger.exception("upkeep failed; trying again")
