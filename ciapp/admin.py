@@ -31,7 +31,11 @@ from ciapp.models import (
     Runner,
     Step,
 )
+from ciapp.names import whole_number
 from ciapp.search import InvalidQuery, parse
+
+# The largest primary key a database's bigint holds.
+MAX_ID = 2**63 - 1
 
 
 def _link(obj: Any, text: object) -> SafeString:
@@ -244,9 +248,9 @@ class RepositoryFilter(admin.SimpleListFilter):
         return [(str(r.pk), str(r)) for r in repositories]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(repository_id=int(value))
+        number = whole_number(self.value() or "", MAX_ID)
+        if number is not None:
+            return queryset.filter(repository_id=number)
         return queryset
 
 
@@ -264,9 +268,9 @@ class BranchFilter(admin.SimpleListFilter):
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
-        repository = request.GET.get("repository__id__exact", "")
-        if repository.isdigit():
-            jobs = Job.objects.filter(repository_id=int(repository))
+        repository = whole_number(request.GET.get("repository__id__exact", ""), MAX_ID)
+        if repository is not None:
+            jobs = Job.objects.filter(repository_id=repository)
             names = jobs.order_by("branch").values_list("branch", flat=True)
             return [(b, b) for b in names.distinct()[: self.RECENT]]
         recent = Job.objects.order_by("-pk").values_list("branch", flat=True)

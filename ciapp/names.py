@@ -1,4 +1,5 @@
-"""Repository names as people type them in URLs, and as the service keeps them."""
+"""Names and numbers as people type them in URLs, and as the service keeps
+them."""
 
 from __future__ import annotations
 
@@ -15,3 +16,15 @@ def stored_repository_name(typed: str) -> str | None:
     """
     name = normalize_repository_name(typed)
     return name if REPOSITORY_NAME_RE.match(name) else None
+
+
+def whole_number(typed: str, maximum: int) -> int | None:
+    """``typed`` as a number from 1 to ``maximum``, or None if it is not one.
+
+    Only ASCII digits count: ``str.isdigit`` also takes characters such as
+    "¹" that ``int`` refuses.
+    """
+    if not (typed.isascii() and typed.isdigit()) or len(typed) > 19:
+        return None
+    number = int(typed)
+    return number if 1 <= number <= maximum else None

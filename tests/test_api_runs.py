@@ -48,6 +48,8 @@ def test_the_list_takes_a_search(client, token, jobs):
         ({"limit": "0"}, "'limit' must be a whole number from 1"),
         ({"limit": "201"}, "'limit' must be from 1 to 200."),
         ({"limit": "x"}, "'limit' must be a whole number"),
+        ({"limit": "¹"}, "'limit' must be a whole number"),
+        ({"before": "٣"}, "'before' must be a whole number"),
         ({"before": "-1"}, "'before' must be a whole number"),
         ({"before": "99999999999"}, "'before' must be a whole number"),
         ({"search": "id:x"}, "Invalid search"),

@@ -15,6 +15,7 @@ from ciapp.api.responses import error, ok
 from ciapp.api.views import BadInput, _repository
 from ciapp.execution import scheduling
 from ciapp.models import InvalidTransition, Job, Repository, Runner, format_go_time
+from ciapp.names import whole_number
 from ciapp.search import MAX_JOB_NUMBER, InvalidQuery, parse
 
 PAGE_SIZE = 50
@@ -120,12 +121,13 @@ def job_list(request: ApiRequest, repo: str) -> HttpResponse:
 def _number(value: str | None, name: str, default: int | None) -> Any:
     if value is None or value == "":
         return default
-    if not value.isdigit() or not 0 < int(value) <= MAX_JOB_NUMBER:
+    number = whole_number(value, MAX_JOB_NUMBER)
+    if number is None:
         raise BadInput(
             f"'{name}' must be a whole number from 1 to {MAX_JOB_NUMBER}, "
             f"not {value!r}."
         )
-    return int(value)
+    return number
 
 
 @allow_methods("POST")
