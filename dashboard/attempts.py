@@ -84,7 +84,8 @@ def state_rows(runners: Iterable[Runner]) -> list[StateRow]:
         if not steps:
             rows.append((*head, None, None, None, None, None))
         for s in steps:
-            length = s.log_length if s.status == StepStatus.RUNNING else None  # type: ignore[attr-defined]
+            running = s.status == StepStatus.RUNNING
+            length = s.log_length if running else None  # type: ignore[attr-defined]
             rows.append((*head, s.pk, s.status, s.started_at, s.finished_at, length))
     return rows
 

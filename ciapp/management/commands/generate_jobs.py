@@ -11,7 +11,7 @@ What the history looks like:
 - Commit titles, bodies and authors are made from templates and word lists
   chosen so that searches have every kind of answer: words in a fifth of the
   jobs (``fix``, ``test``), words in one job in a few hundred (``webhook``),
-  identifiers and ticket numbers in a handful of jobs (``refund_ledger``,
+  identifiers and tracker keys (PAY-4821) in a handful of jobs (``refund_ledger``,
   ``PAY-4821``), words in no job at all, and names with accents.
 - Each repository has a layout of Layerfiles: one, a build with an e2e run
   chained to it by ``FROM``, a ``SPLIT 3``, or three services. A runner has
@@ -153,7 +153,7 @@ PARTS = [
     "refund", "ledger", "invoice", "cart", "token", "session", "quota",
     "webhook", "export", "import", "retry", "backoff", "cache", "index",
     "schema", "tenant", "coupon", "parcel", "route", "label", "pricing",
-    "payout", "ticket", "badge", "avatar", "locale", "cursor", "batch",
+    "payout", "receipt", "badge", "avatar", "locale", "cursor", "batch",
     "shard", "replica", "digest", "cipher", "nonce", "vault", "bundle",
     "sprite", "widget", "metric", "gauge", "span", "trace", "probe", "lease",
     "mutex", "queue", "worker", "spool", "fixture", "stub", "mock", "snapshot",
@@ -165,8 +165,8 @@ SENTENCES = [
     "The old code path called {ident} twice, which doubled the work.",
     "{Ident} now returns early when there is nothing to do.",
     "This keeps {object} working{qualifier}.",
-    "Follow-up to {ticket}; the first change missed {ident}.",
-    "Refs {ticket}.",
+    "Follow-up to {key}; the first change missed {ident}.",
+    "Refs {key}.",
     "Fixes #{issue}.",
     "See src/{part}/{ident}.py for the new helper.",
     "Tested locally against {object}.",
@@ -376,7 +376,7 @@ class Generator:
             return "_".join(self.rng.sample(PARTS, 2))
         return "_".join(self.rng.sample(PARTS, 3))
 
-    def ticket(self) -> str:
+    def tracker_key(self) -> str:
         return f"{self.rng.choice(PROJECTS)}-{self.rng.randint(100, 9999)}"
 
     def fill(self, template: str) -> str:
@@ -386,7 +386,7 @@ class Generator:
             Ident=ident[0].upper() + ident[1:],
             object=self.rng.choice(OBJECTS),
             qualifier=self.rng.choice(QUALIFIERS),
-            ticket=self.ticket(),
+            key=self.tracker_key(),
             issue=self.rng.randint(1, 9999),
             part=self.rng.choice(PARTS),
             pct=self.rng.randint(5, 80),
@@ -422,7 +422,7 @@ class Generator:
         elif roll < 0.95:
             title = rng.choice(SHORT_TITLES)
         else:
-            title = f"{self.ticket()}: {verb.lower()} {self.ident()}"
+            title = f"{self.tracker_key()}: {verb.lower()} {self.ident()}"
 
         body = ""
         if rng.random() < 0.6:
