@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
-from django.db.models import F
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from ciapp import prepared
+from ciapp.prepared import Prepared
 from ciapp.search import Query, normalize_repository_name, parse
 from ciapp.statuses import (
     RUNNER_ACTIVE_STATUSES,
@@ -34,7 +36,13 @@ from ciapp.statuses import (
     StepStatus,
     calculate_status,
 )
-from ciapp.textsearch import query_q
+from ciapp.textsearch import (
+    CandidateSlot,
+    IndexedCandidates,
+    conditions,
+    inline_ids,
+    query_q,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -169,12 +177,7 @@ class ApiToken(models.Model):
         match = re.fullmatch(rf"{cls.PREFIX}([0-9a-f]{{16}})_[\w-]+", plain)
         if match is None:
             return None
-        token = (
-            cls.objects.active()
-            .select_related("organization")
-            .filter(key_id=match.group(1))
-            .first()
-        )
+        token = _TOKEN_BY_KEY_ID.first(match.group(1))
         if token is None or not hmac.compare_digest(token.digest, digest):
             return None
         return token
@@ -189,6 +192,15 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+# The token lookup of every API call, compiled once (see ciapp.prepared).
+_TOKEN_BY_KEY_ID = Prepared(
+    ApiToken,
+    lambda key_id: ApiToken.objects.active().filter(key_id=key_id).order_by(),
+    [str],
+    related=["organization"],
+)
 
 
 class Repository(models.Model):
@@ -238,6 +250,24 @@ class Repository(models.Model):
 
     def secret_values(self) -> dict[str, str]:
         return {s.name: s.value for s in self.secrets.all()}
+
+    @classmethod
+    def named(cls, organization: Organization, name: str) -> Repository | None:
+        """The organization's repository stored under ``name``, if any."""
+        repository = _REPOSITORY_BY_NAME.first(organization.pk, name)
+        if repository is not None:
+            repository.organization = organization
+        return repository
+
+
+# The repository lookup of every API call, compiled once.
+_REPOSITORY_BY_NAME = Prepared(
+    Repository,
+    lambda organization_id, name: Repository.objects.filter(
+        organization_id=organization_id, name=name
+    ).order_by(),
+    [int, str],
+)
 
 
 class RepositorySecret(models.Model):
@@ -359,6 +389,52 @@ class Job(CommitFields):
 
     def __str__(self) -> str:
         return f"{self.repository.name}#{self.number}"
+
+    @classmethod
+    def newest_matching(cls, repository: Repository, query: Query) -> Job | None:
+        """The repository's newest job that matches ``query``: the API's search.
+
+        The job ``Job.objects.filter(repository=repository).matching(query)
+        .order_by("-number").first()`` finds, by a statement compiled once
+        per query and connection (see :mod:`ciapp.prepared`).
+        """
+        connection = connections[DEFAULT_DB_ALIAS]
+        q, texts = conditions(query, connection.vendor)
+        ids: list[int] | None = None
+        if texts:
+            # None: a common word; the newest jobs are walked instead.
+            ids = IndexedCandidates(texts).candidates(connection)
+            if ids == []:
+                return None
+        with_ids = ids is not None
+
+        def compile() -> prepared.Compiled | None:
+            (repository_id,) = values = prepared.stand_ins([int])
+            condition = q & Q(CandidateSlot()) if with_ids else q
+            jobs = (
+                cls.objects.filter(condition, repository_id=repository_id)
+                .order_by("-number")
+                .values_list(*prepared.model_fields(cls))[:1]
+            )
+            try:
+                compiled = prepared.compile_queryset(
+                    jobs, prepared.model_fields(cls), values
+                )
+            except EmptyResultSet:
+                return None
+            assert compiled.sql.count(CandidateSlot.MARKER) == int(with_ids)
+            return compiled
+
+        compiled = prepared.cached(("newest-matching", query, with_ids), compile)
+        sql = None
+        if compiled is not None and ids is not None:
+            sql = compiled.sql.replace(CandidateSlot.MARKER, inline_ids(ids))
+        row = prepared.fetch_first(compiled, [repository.pk], sql)
+        if row is None:
+            return None
+        job = prepared.build(cls, row)
+        job.repository = repository
+        return job
 
     @classmethod
     def create(

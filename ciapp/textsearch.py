@@ -186,21 +186,54 @@ class IndexedCandidates(_Condition):
         )
         return sql, params
 
+    def candidates(self, connection: BaseDatabaseWrapper) -> list[int] | None:
+        """Ask the index: the candidates' ids; None when there are too many."""
+        with connection.cursor() as cursor:
+            cursor.execute(*self.probe())
+            rows = cursor.fetchall()
+        if len(rows) > CANDIDATE_LIMIT:
+            return None
+        return [pk for (pk,) in rows]
+
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> tuple[str, tuple[Any, ...]]:
-        with connection.cursor() as cursor:
-            cursor.execute(*self.probe())
-            ids = [int(pk) for (pk,) in cursor.fetchall()]
+        ids = self.candidates(connection)
+        if ids is None:
+            raise FullResultSet
         if not ids:
             raise EmptyResultSet
-        if len(ids) > CANDIDATE_LIMIT:
-            raise FullResultSet
 
         (column,), params = self._columns(compiler)
-        # The ids came from the database as integers; inline them rather than
-        # bind up to a thousand parameters.
-        return f"{column} IN ({', '.join(map(str, sorted(ids)))})", params
+        return f"{column} IN ({inline_ids(ids)})", params
+
+
+class CandidateSlot(_Condition):
+    """The job is among ids written into the SQL after it was compiled.
+
+    For a statement compiled once and run many times (see
+    :mod:`ciapp.prepared`): it compiles to ``id IN (<MARKER>)``, and each run
+    puts the ids :class:`IndexedCandidates` found in place of the marker.
+    """
+
+    MARKER = "/* candidate ids */"
+
+    def __init__(self) -> None:
+        super().__init__("pk")
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        (column,), params = self._columns(compiler)
+        return f"{column} IN ({self.MARKER})", params
+
+
+def inline_ids(ids: list[int]) -> str:
+    """Ids that came from the database as integers, for writing into SQL.
+
+    Inlined rather than bound: up to a thousand parameters cost more.
+    """
+    return ", ".join(str(int(pk)) for pk in sorted(ids))
 
 
 def _phrase(text: str) -> str:
@@ -237,8 +270,12 @@ def text_q(term: TextTerm, vendor: str) -> Q:
     return ~q if term.negated else q
 
 
-def query_q(query: Query, vendor: str) -> Q:
-    """A ``Q`` equal in meaning to ``query.to_q()``, for ``vendor``'s indexes."""
+def conditions(query: Query, vendor: str) -> tuple[Q, list[str]]:
+    """The query's conditions, and the texts SQLite's index is asked for.
+
+    The ``Q`` is equal in meaning to ``query.to_q()``; on SQLite, it is
+    fast once the index's candidates are added to it (see :func:`query_q`).
+    """
     q = Q()
     indexed: list[str] = []
     for term in query.terms:
@@ -248,7 +285,12 @@ def query_q(query: Query, vendor: str) -> Q:
         q &= text_q(term, vendor)
         if not term.negated and len(term.text) >= MIN_INDEXED_LENGTH:
             indexed.append(term.text)
+    return q, indexed if vendor == "sqlite" else []
 
-    if vendor == "sqlite" and indexed:
+
+def query_q(query: Query, vendor: str) -> Q:
+    """A ``Q`` equal in meaning to ``query.to_q()``, for ``vendor``'s indexes."""
+    q, indexed = conditions(query, vendor)
+    if indexed:
         q = Q(IndexedCandidates(indexed)) & q
     return q

@@ -48,18 +48,11 @@ def _repository(request: ApiRequest, name: str) -> Repository:
     Another organization's repository is reported exactly as a missing one.
     """
     stored = stored_repository_name(name)
-    repository = (
-        Repository.objects.filter(
-            organization=request.organization, name=stored
-        ).first()
-        if stored
-        else None
-    )
+    repository = Repository.named(request.organization, stored) if stored else None
     if repository is None:
         raise BadInput(
             f"There is no repository {request.organization.name}/{name}.", 404
         )
-    repository.organization = request.organization
     return repository
 
 
@@ -79,12 +72,7 @@ def search(request: ApiRequest, repo: str) -> HttpResponse:
     except InvalidQuery as e:
         return error(f"Invalid search: {e.message}", 400)
 
-    job = (
-        Job.objects.filter(repository=repository)
-        .matching(query)
-        .order_by("-number")
-        .first()
-    )
+    job = Job.newest_matching(repository, query)
     if job is None:
         return error(
             f"There are no runs in {request.organization.name}/{repository.name} "
@@ -92,7 +80,6 @@ def search(request: ApiRequest, repo: str) -> HttpResponse:
             404,
         )
 
-    job.repository = repository
     return ok(job=job.to_dict())
 
 
