@@ -39,8 +39,8 @@ from ciapp.statuses import (
 from ciapp.textsearch import (
     CandidateSlot,
     IndexedCandidates,
-    conditions,
     inline_ids,
+    plan,
     query_q,
 )
 
@@ -399,7 +399,7 @@ class Job(CommitFields):
         per query and connection (see :mod:`ciapp.prepared`).
         """
         connection = connections[DEFAULT_DB_ALIAS]
-        q, texts = conditions(query, connection.vendor)
+        q, texts, trigrams = plan(query, connection.vendor)
         ids: list[int] | None = None
         if texts:
             # None: a common word; the newest jobs are walked instead.
@@ -425,7 +425,8 @@ class Job(CommitFields):
             assert compiled.sql.count(CandidateSlot.MARKER) == int(with_ids)
             return compiled
 
-        compiled = prepared.cached(("newest-matching", query, with_ids), compile)
+        key = ("newest-matching", query, trigrams, with_ids)
+        compiled = prepared.cached(key, compile)
         sql = None
         if compiled is not None and ids is not None:
             sql = compiled.sql.replace(CandidateSlot.MARKER, inline_ids(ids))

@@ -12,10 +12,15 @@ PostgreSQL: a trigram GIN index (pg_trgm) over one expression, the title,
 body and author joined by U+0001 and upper-cased. A text term becomes that
 expression ``LIKE UPPER('%text%')``: the comparison ``icontains`` makes,
 with the same answer, since no search can contain U+0001 and so no match
-can reach across two fields. The planner picks the plan from the
-expression's statistics: for a rare word it reads the few jobs the index
-names; for a common word it walks the scope's newest jobs and stops at the
-first match, never sorting all of them.
+can reach across two fields. GIN reads the list of jobs of every trigram
+of a pattern, which for a long text of common trigrams costs tens of
+milliseconds; so the index is asked for the two trigrams of the search
+that are rarest among the newest jobs (:func:`rarest_trigrams`), and each
+text is checked whole, row by row, with ``STRPOS`` on the same expression.
+The planner picks the plan from the expression's statistics: for a rare
+word it reads the few jobs the index names; for a common word it walks the
+scope's newest jobs and stops at the first match, never sorting all of
+them.
 
 SQLite: an FTS5 table with the trigram tokenizer, kept in step with the
 jobs by triggers. SQLite's planner knows nothing of how many jobs a word is
@@ -34,16 +39,19 @@ Terms the index cannot answer are checked row by row, as before: exclusions
 shorter than 3 characters, which have no trigram. Next to a term the index
 answers they cost nothing, and on their own they are fast when common.
 
-NB: a short word that is rare, and on PostgreSQL a long text all of whose
-trigrams are common (``refund_ledger``, a phrase of common words), still
-cost a scan of the scope or of large parts of the index; see
-docs/performance.md.
+NB: a short word that is rare, and on PostgreSQL a text whose rarest
+trigrams are common, still cost a scan of the scope or of large parts of
+the index; see docs/performance.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -108,16 +116,19 @@ class TextContains(_Condition):
     The same comparison as the ``icontains`` of ``TextTerm.to_q()``, in one
     expression. On PostgreSQL it is the expression of the
     ``ciapp_job_text_trgm`` index, so that the planner can use it: keep the
-    two identical. On SQLite it is the three ``LIKE`` that ``icontains``
-    makes there.
+    two identical. With ``indexed=False`` it is ``strpos`` on the same
+    expression instead, the same test that the index cannot answer: for a
+    text the index is asked for only in part (see :func:`rarest_trigrams`).
+    On SQLite it is the three ``LIKE`` that ``icontains`` makes there.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, indexed: bool = True) -> None:
         super().__init__(*TEXT_FIELDS)
         self.text = text
+        self.indexed = indexed
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.text!r})"
+        return f"{type(self).__name__}({self.text!r}, indexed={self.indexed})"
 
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
@@ -125,8 +136,10 @@ class TextContains(_Condition):
         columns, params = self._columns(compiler)
         pattern = f"%{connection.ops.prep_for_like_query(self.text)}%"
         if connection.vendor == "postgresql":
-            joined = " || CHR(1) || ".join(columns)
-            return f"UPPER({joined}) LIKE UPPER(%s)", (*params, pattern)
+            joined = f"UPPER({' || CHR(1) || '.join(columns)})"
+            if not self.indexed:
+                return f"STRPOS({joined}, UPPER(%s)) > 0", (*params, self.text)
+            return f"{joined} LIKE UPPER(%s)", (*params, pattern)
         if connection.vendor == "sqlite":
             likes = " OR ".join(f"{column} LIKE %s ESCAPE '\\'" for column in columns)
             return f"({likes})", (*params, *[pattern] * len(columns))
@@ -261,36 +274,150 @@ def windows(text: str) -> list[str]:
     return list(dict.fromkeys(text[i : i + WINDOW] for i in order))
 
 
-def text_q(term: TextTerm, vendor: str) -> Q:
-    """The condition of one text term, as the database can index it."""
-    if vendor not in ("postgresql", "sqlite"):
-        return term.to_q()
+class Plan(NamedTuple):
+    """How a query is asked of the database (see :func:`plan`)."""
 
-    q = Q(TextContains(term.text))
-    return ~q if term.negated else q
+    # Equal in meaning to ``query.to_q()``, by conditions an index can answer.
+    q: Q
+    # SQLite: the texts whose candidates the FTS5 index is asked for.
+    probe_texts: list[str]
+    # PostgreSQL: the trigrams the GIN index is asked for instead of the
+    # whole texts; the texts are then checked row by row.
+    trigrams: tuple[str, ...]
 
 
-def conditions(query: Query, vendor: str) -> tuple[Q, list[str]]:
-    """The query's conditions, and the texts SQLite's index is asked for.
-
-    The ``Q`` is equal in meaning to ``query.to_q()``; on SQLite, it is
-    fast once the index's candidates are added to it (see :func:`query_q`).
-    """
+def plan(query: Query, vendor: str) -> Plan:
+    """The conditions of ``query`` for ``vendor``'s text index."""
     q = Q()
-    indexed: list[str] = []
+    texts: list[str] = []
     for term in query.terms:
         if not isinstance(term, TextTerm):
             q &= term.to_q()
-            continue
-        q &= text_q(term, vendor)
-        if not term.negated and len(term.text) >= MIN_INDEXED_LENGTH:
-            indexed.append(term.text)
-    return q, indexed if vendor == "sqlite" else []
+        elif vendor not in ("postgresql", "sqlite"):
+            q &= term.to_q()
+        elif term.negated:
+            q &= ~Q(TextContains(term.text))
+        else:
+            if len(term.text) >= MIN_INDEXED_LENGTH:
+                texts.append(term.text)
+            q &= Q(TextContains(term.text))
+    if vendor == "sqlite":
+        return Plan(q, texts, ())
+    if vendor != "postgresql":
+        return Plan(q, [], ())
+
+    picks = rarest_trigrams(texts, trigram_counts())
+    if not picks:
+        return Plan(q, [], ())
+    # The texts are checked row by row, the trigrams asked of the index.
+    q = Q()
+    for term in query.terms:
+        if isinstance(term, TextTerm) and not term.negated:
+            q &= Q(TextContains(term.text, indexed=False))
+        elif isinstance(term, TextTerm):
+            q &= ~Q(TextContains(term.text))
+        else:
+            q &= term.to_q()
+    for trigram in picks:
+        q &= Q(TextContains(trigram))
+    return Plan(q, [], picks)
 
 
 def query_q(query: Query, vendor: str) -> Q:
     """A ``Q`` equal in meaning to ``query.to_q()``, for ``vendor``'s indexes."""
-    q, indexed = conditions(query, vendor)
-    if indexed:
-        q = Q(IndexedCandidates(indexed)) & q
+    q, texts, _ = plan(query, vendor)
+    if texts:
+        q = Q(IndexedCandidates(texts)) & q
     return q
+
+
+# PostgreSQL: the rarest trigrams ---------------------------------------------
+
+# pg_trgm makes a trigram of three word characters. Only ASCII letters and
+# digits are picked: they are word characters in every locale.
+_RUN = re.compile(r"[a-z0-9]{3,}")
+
+# How many trigrams of a search the index is asked for.
+PICKS = 2
+
+# How long the trigram counts of the newest jobs are used before they are
+# counted again.
+SAMPLE_SECONDS = 600.0
+
+
+def trigrams_of(text: str) -> set[str]:
+    """The trigrams of ASCII letters and digits in ``text``, lower-cased."""
+    return {
+        run[i : i + 3]
+        for run in _RUN.findall(text.lower())
+        for i in range(len(run) - 2)
+    }
+
+
+def rarest_trigrams(texts: list[str], counts: Mapping[str, int]) -> tuple[str, ...]:
+    """The trigrams the index is asked for, for jobs that contain all of
+    ``texts``: the :data:`PICKS` rarest by ``counts``, or the one rarest if
+    no counted job has it.
+
+    pg_trgm asks GIN for every trigram of a ``LIKE`` pattern, and reading the
+    list of jobs of a common trigram costs milliseconds at a million jobs;
+    asking for the rarest two costs little and leaves few jobs to check.
+    A text with no three ASCII letters or digits in a row gives none, and is
+    asked of the index whole.
+    """
+    if not texts or any(not trigrams_of(text) for text in texts):
+        return ()
+    choices = sorted(
+        {trigram for text in texts for trigram in trigrams_of(text)},
+        key=lambda trigram: (counts.get(trigram, 0), trigram),
+    )
+    if counts.get(choices[0], 0) == 0:
+        return tuple(choices[:1])
+    return tuple(choices[:PICKS])
+
+
+class _Counts:
+    """How many of the newest :data:`SAMPLE_JOBS` jobs hold each trigram.
+
+    Counted in this process when first needed, and again when older than
+    :data:`SAMPLE_SECONDS`: which trigrams are rare changes slowly.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.counted_at: float | None = None
+        self.lock = threading.Lock()
+
+    def get(self) -> dict[str, int]:
+        with self.lock:
+            now = time.monotonic()
+            if self.counted_at is None or now - self.counted_at > SAMPLE_SECONDS:
+                self.counts = self._count()
+                self.counted_at = now
+            return self.counts
+
+    @staticmethod
+    def _count() -> dict[str, int]:
+        from ciapp.models import Job
+
+        rows = Job.objects.order_by("-pk").values_list(*TEXT_FIELDS)[:SAMPLE_JOBS]
+        counts: Counter[str] = Counter()
+        for row in rows:
+            counts.update(trigrams_of("\x01".join(row)))
+        return dict(counts)
+
+    def forget(self) -> None:
+        with self.lock:
+            self.counted_at = None
+
+
+_counts = _Counts()
+
+
+def trigram_counts() -> dict[str, int]:
+    return _counts.get()
+
+
+def forget_trigram_counts() -> None:
+    """Count again at the next search (for tests)."""
+    _counts.forget()

@@ -175,5 +175,5 @@ def test_each_connection_keeps_a_bounded_number_of_statements(
 
     statements = connection._prepared_statements
     assert len(statements) == 5
-    assert ("newest-matching", parse("id:19"), False) in statements
-    assert ("newest-matching", parse("id:1"), False) not in statements
+    assert ("newest-matching", parse("id:19"), (), False) in statements
+    assert ("newest-matching", parse("id:1"), (), False) not in statements

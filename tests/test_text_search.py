@@ -111,6 +111,15 @@ def test_it_agrees_when_every_word_is_common(texts, monkeypatch, query, expected
     assert found(query) == naive(query)
 
 
+@pytest.mark.parametrize("query, expected", QUERIES)
+def test_it_agrees_whichever_trigrams_it_asks_for(texts, monkeypatch, query, expected):
+    # On PostgreSQL the index is asked for the rarest trigrams among the
+    # newest jobs; here counted for real, on these jobs.
+    monkeypatch.setattr(textsearch, "trigram_counts", textsearch._Counts().get)
+
+    assert found(query) == naive(query)
+
+
 def test_it_folds_case_as_the_database_does(texts):
     # ASCII letters everywhere; the rest of Unicode only where the database's
     # own comparison does (PostgreSQL's UPPER, not SQLite's LIKE): the index
@@ -267,6 +276,51 @@ def test_the_trigram_index_can_answer_a_word(texts):
         plan = jobs.explain()
 
     assert "ciapp_job_text_trgm" in plan
+
+
+@postgresql_only
+def test_the_trigram_index_is_asked_for_the_rarest_trigrams(texts, monkeypatch):
+    counts = textsearch._Counts().get()
+    monkeypatch.setattr(textsearch, "trigram_counts", lambda: counts)
+    assert counts["led"] == 2 and counts["efu"] == 2 and counts["twi"] == 1
+
+    jobs = Job.objects.matching("refund_ledger twice")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = jobs.explain()
+
+    # "ice", "twi" and "wic" are in one job each, every other trigram of
+    # the search in two or more: the two rarest are asked for, nothing else.
+    index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "%ICE%" in index_condition and "%TWI%" in index_condition
+    assert "REFUND" not in index_condition and "TWICE" not in index_condition
+    assert "strpos" in plan.lower()
+    assert [j.pk for j in jobs] == [texts["underscore"].pk]
+
+
+def test_it_picks_the_rarest_trigrams():
+    counts = {"ref": 50, "efu": 10, "fun": 80, "und": 90, "led": 5, "edg": 7}
+
+    assert textsearch.trigrams_of("Refund_Ledger!") == {
+        "ref",
+        "efu",
+        "fun",
+        "und",
+        "led",
+        "edg",
+        "dge",
+        "ger",
+    }
+    # Two, the rarest first; an uncounted trigram is taken as absent.
+    assert textsearch.rarest_trigrams(["refund"], counts) == ("efu", "ref")
+    assert textsearch.rarest_trigrams(["refund", "ledg"], counts) == ("led", "edg")
+    # One that no counted job has is enough on its own.
+    assert textsearch.rarest_trigrams(["refund_ledger"], counts) == ("dge",)
+    # A text without three ASCII letters or digits in a row is asked whole.
+    assert textsearch.rarest_trigrams(["refund", "修复登录页面"], counts) == ()
+    assert textsearch.rarest_trigrams(["a-b"], counts) == ()
+    assert textsearch.rarest_trigrams([], counts) == ()
 
 
 def test_it_splits_long_texts_into_windows():
