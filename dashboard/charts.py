@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape as quote
 from statistics import median
 
 from django.utils.html import escape, format_html
@@ -35,7 +36,12 @@ SPARK_HEIGHT = 24
 
 
 def outcome_strip(points: Sequence[Point]) -> SafeString:
-    """Oldest to newest, one coloured and linked bar per run."""
+    """Oldest to newest, one coloured and linked bar per run.
+
+    Thirty runs of thirty repositories make 1,800 escapes a page: the
+    standard library's ``html.escape``, which Django's wraps, is used
+    directly (the same text, without the wrapping's cost).
+    """
     if not points:
         return SafeString("")
     counts: dict[str, int] = {}
@@ -46,10 +52,10 @@ def outcome_strip(points: Sequence[Point]) -> SafeString:
         # Failures stand taller, so the strip reads without colour.
         tall = status.tone in ("bad", "err")
         bars.append(
-            f'<a href="{escape(point.href)}"><rect class="tone-{status.tone}" '
+            f'<a href="{quote(point.href)}"><rect class="tone-{status.tone}" '
             f'x="{i * CELL}" y="{0 if tall else 4}" width="{CELL - 2}" '
             f'height="{STRIP_HEIGHT if tall else 12}" rx="1.5">'
-            f"<title>{escape(point.label)}</title></rect></a>"
+            f"<title>{quote(point.label)}</title></rect></a>"
         )
     summary = ", ".join(f"{n} {word}" for word, n in counts.items())
     return format_html(

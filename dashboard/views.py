@@ -12,11 +12,14 @@ with the ETag of what it shows and swaps in what changed.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, FloatField, Func, Q
+from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -128,6 +131,42 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/home.html", {"organizations": organizations})
 
 
+class _Recent(NamedTuple):
+    """One of a repository's latest runs, as the overview shows it."""
+
+    number: int
+    branch: str
+    calculated_status: str
+    seconds: float | None
+
+
+class RunSeconds(Func):
+    """Seconds from a run's start (its creation if it never started) to its
+    end; NULL until it ends."""
+
+    output_field = FloatField()
+
+    def __init__(self) -> None:
+        super().__init__(F("finished_at"), Coalesce("started_at", "created_at"))
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]]:
+        (end, end_params), (start, start_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        params = [*end_params, *start_params]
+        if connection.vendor == "sqlite":
+            # julianday() is a double of days, off by up to about 50 µs:
+            # 95 s would come out as 94.99995 and show as 94. Rounded to the
+            # millisecond, it is exact to that.
+            days = f"(julianday({end}) - julianday({start}))"
+            return f"ROUND({days} * 86400.0, 3)", params
+        if connection.vendor == "postgresql":
+            return f"EXTRACT(EPOCH FROM ({end} - {start}))::float8", params
+        raise NotImplementedError(f"RunSeconds is not made for {connection.vendor}.")
+
+
 def _overview(
     organization: Organization, repository: Repository | None
 ) -> list[dict[str, Any]]:
@@ -148,22 +187,19 @@ def _overview(
     recent = Q()
     for r in repositories:
         recent |= Q(repository=r, number__gt=r.last_job_number - OVERVIEW_RUNS)
+    # Plain rows, and each run's duration worked out by the database: making
+    # 900 jobs and parsing 2,700 dates took longer than the query.
     jobs = (
         Job.objects.filter(recent)
-        .only(
-            "repository_id",
-            "number",
-            "branch",
-            "calculated_status",
-            "created_at",
-            "started_at",
-            "finished_at",
+        .annotate(seconds=RunSeconds())
+        .values_list(
+            "repository_id", "number", "branch", "calculated_status", "seconds"
         )
         .order_by()
     )
-    by_repository: dict[int, list[Job]] = {r.pk: [] for r in repositories}
-    for job in sorted(jobs, key=lambda j: j.number):
-        by_repository[job.repository_id].append(job)
+    by_repository: dict[int, list[_Recent]] = {r.pk: [] for r in repositories}
+    for row in sorted(jobs, key=lambda row: row[1]):
+        by_repository[row[0]].append(_Recent(*row[1:]))
 
     rows = []
     for r in repositories:
@@ -175,11 +211,7 @@ def _overview(
                 label=f"#{j.number} {j.branch}: {look(j.calculated_status).word}",
                 href=f"{base}{j.number}",
                 status=j.calculated_status,
-                seconds=(
-                    (j.finished_at - (j.started_at or j.created_at)).total_seconds()
-                    if j.finished_at
-                    else None
-                ),
+                seconds=j.seconds,
             )
             for j in runs
         ]

@@ -361,3 +361,41 @@ def test_a_new_member_sees_the_organization(client, org, jobs):
 )
 def test_impossible_names_and_numbers_are_missing(member_client, repository, path):
     assert member_client.get(path).status_code == 404
+
+
+def test_the_overview_draws_each_runs_duration(repository, member_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ciapp.models import Job
+    from dashboard.views import RunSeconds
+
+    now = timezone.now().replace(microsecond=250000)
+    durations = {}
+    for seconds, started in [(30, True), (95.5, True), (61, True), (10, False)]:
+        job = make_job(repository)
+        Job.objects.filter(pk=job.pk).update(
+            created_at=now - timedelta(seconds=500),
+            started_at=now - timedelta(seconds=seconds) if started else None,
+            finished_at=now,
+        )
+        if not started:  # from its creation, then
+            durations[job.pk] = 500.0
+        else:
+            durations[job.pk] = float(seconds)
+    running = make_job(repository)  # not finished: no duration
+    durations[running.pk] = None
+
+    measured = dict(Job.objects.annotate(s=RunSeconds()).values_list("pk", "s"))
+    for pk, expected in durations.items():
+        if expected is None:
+            assert measured[pk] is None
+        else:
+            assert measured[pk] == pytest.approx(expected, abs=0.01)
+
+    page = member_client.get(URL).text
+    assert (
+        "Durations of the last 4 finished runs: median 1m 18s, longest 8m 20s, "
+        "latest 8m 20s" in page
+    )
