@@ -49,7 +49,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -75,8 +74,19 @@ MIN_INDEXED_LENGTH = 3
 WINDOW = 5
 MAX_WINDOWS = 8
 WINDOWS_PER_TEXT = 2
-# How many of the newest jobs tell how rare a window is.
+
+# How much more reading a candidate job costs than reading one entry of the
+# index's lists, roughly; it weighs what a probe reads against what it finds.
+CANDIDATE_WEIGHT = 20
+
+# How many of the newest jobs tell how rare a text is (see Sample), and for
+# how many seconds a process uses them before it reads them again.
 SAMPLE_JOBS = 2000
+SAMPLE_SECONDS = 600.0
+# A text in at least this many of the sampled jobs is common: walking the
+# newest jobs meets it within a few hundred rows, and SQLite's index is not
+# asked at all.
+COMMON_IN_SAMPLE = 10
 
 # Up to how many candidate jobs a search reads one by one on SQLite; a word
 # in more jobs than this is common enough that walking the newest jobs finds
@@ -163,46 +173,34 @@ class IndexedCandidates(_Condition):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.texts!r})"
 
-    def probe(self) -> tuple[str, list[Any]]:
+    def probe(self, sample: Sample) -> tuple[str, list[Any]]:
         """The query for the ids of the candidates, up to one past the limit.
 
-        One statement: for each text it counts how many of the newest
-        :data:`SAMPLE_JOBS` jobs contain each window, keeps the
-        :data:`WINDOWS_PER_TEXT` rarest, and looks those up in the whole
-        index.
+        Each text is looked up by the :data:`WINDOWS_PER_TEXT` of its
+        :func:`parts` that ``sample`` says cost least to look up and leave
+        fewest candidates.
         """
-        picks: list[str] = []
-        params: list[Any] = []
+        phrases: list[str] = []
         for text in self.texts:
-            choices = windows(text)
-            if len(choices) == 1:
-                picks.append("SELECT %s AS pick")
-                params.append(_phrase(choices[0]))
-                continue
-            union = " UNION ALL ".join(["SELECT %s AS p"] * len(choices))
-            params += [_phrase(window) for window in choices]
-            picks.append(
-                "SELECT (SELECT group_concat(p, ' AND ') FROM ("
-                f"SELECT p FROM ({union}) AS w ORDER BY ("
-                f"SELECT count(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH w.p "
-                f"AND rowid > (SELECT max(id) - {SAMPLE_JOBS} FROM ciapp_job)"
-                f") LIMIT {WINDOWS_PER_TEXT})) AS pick"
-            )
-        match = (
-            "SELECT group_concat(pick, ' AND ') FROM ("
-            + " UNION ALL ".join(picks)
-            + ")"
-        )
+            chosen = sample.cheapest(parts(text), WINDOWS_PER_TEXT)
+            phrases += [_phrase(part) for part in chosen]
         sql = (
-            f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH ({match}) "
+            f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s "
             f"LIMIT {CANDIDATE_LIMIT + 1}"
         )
-        return sql, params
+        return sql, [" AND ".join(phrases)]
 
     def candidates(self, connection: BaseDatabaseWrapper) -> list[int] | None:
-        """Ask the index: the candidates' ids; None when there are too many."""
+        """Ask the index: the candidates' ids; None when there are too many.
+
+        Texts that are common among the newest jobs have too many; the index
+        is not asked for them.
+        """
+        sample = current_sample()
+        if sample.jobs_with(self.texts, COMMON_IN_SAMPLE) >= COMMON_IN_SAMPLE:
+            return None
         with connection.cursor() as cursor:
-            cursor.execute(*self.probe())
+            cursor.execute(*self.probe(sample))
             rows = cursor.fetchall()
         if len(rows) > CANDIDATE_LIMIT:
             return None
@@ -274,6 +272,18 @@ def windows(text: str) -> list[str]:
     return list(dict.fromkeys(text[i : i + WINDOW] for i in order))
 
 
+def parts(text: str) -> list[str]:
+    """What the index may be asked for instead of ``text``: its
+    :func:`windows`, then each of its trigrams.
+
+    A window is a phrase of three trigrams in a row, which few jobs hold; a
+    lone trigram costs a third of a window to look up, and the rarest are
+    rare enough on their own.
+    """
+    trigrams = [text[k : k + 3] for k in range(len(text) - 2)]
+    return list(dict.fromkeys([*windows(text), *trigrams]))
+
+
 class Plan(NamedTuple):
     """How a query is asked of the database (see :func:`plan`)."""
 
@@ -336,13 +346,10 @@ def query_q(query: Query, vendor: str) -> Q:
 # pg_trgm makes a trigram of three word characters. Only ASCII letters and
 # digits are picked: they are word characters in every locale.
 _RUN = re.compile(r"[a-z0-9]{3,}")
+_TRIGRAM = re.compile(r"[a-z0-9]{3}")
 
 # How many trigrams of a search the index is asked for.
 PICKS = 2
-
-# How long the trigram counts of the newest jobs are used before they are
-# counted again.
-SAMPLE_SECONDS = 600.0
 
 
 def trigrams_of(text: str) -> set[str]:
@@ -376,48 +383,147 @@ def rarest_trigrams(texts: list[str], counts: Mapping[str, int]) -> tuple[str, .
     return tuple(choices[:PICKS])
 
 
-class _Counts:
-    """How many of the newest :data:`SAMPLE_JOBS` jobs hold each trigram.
+# How rare a text is ----------------------------------------------------------
 
-    Counted in this process when first needed, and again when older than
-    :data:`SAMPLE_SECONDS`: which trigrams are rare changes slowly.
+
+class Sample:
+    """The text of the newest jobs, to tell common texts from rare ones.
+
+    Neither index can say cheaply how many jobs hold a text: SQLite's planner
+    knows nothing of FTS5's lists, and GIN reads a trigram's whole list to
+    count it. A few thousand of the newest jobs, kept in each process, say
+    it well enough to choose the plan; the answer never depends on it.
+
+    The sample keeps, for each trigram (any three characters, lower-cased),
+    the set of sampled jobs that hold it as the bits of an integer: the jobs
+    that may hold a text are then the AND of its trigrams' sets, in
+    microseconds.
     """
 
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.jobs = [text.lower() for text in texts]
+        self.everyone = (1 << len(self.jobs)) - 1
+        index: dict[str, int] = {}
+        for i, job in enumerate(self.jobs):
+            bit = 1 << i
+            for trigram in {job[k : k + 3] for k in range(len(job) - 2)}:
+                index[trigram] = index.get(trigram, 0) | bit
+        self.index = index
+        self._trigram_counts: dict[str, int] | None = None
+
+    def _maybe(self, text: str) -> int:
+        """The sampled jobs that hold every trigram of ``text``, as bits."""
+        lowered = text.lower()
+        jobs = self.everyone
+        for k in range(len(lowered) - 2):
+            jobs &= self.index.get(lowered[k : k + 3], 0)
+            if not jobs:
+                break
+        return jobs
+
+    def count(self, text: str) -> int:
+        """About how many sampled jobs hold ``text``: those that hold all its
+        trigrams, which is enough to rank the parts of a search."""
+        return self._maybe(text).bit_count()
+
+    def cost(self, text: str) -> int:
+        """How many sampled jobs hold each trigram of ``text``, summed: how
+        long the lists are that an index reads for it."""
+        lowered = text.lower()
+        return sum(
+            self.index.get(lowered[k : k + 3], 0).bit_count()
+            for k in range(len(lowered) - 2)
+        )
+
+    def cheapest(self, parts: Sequence[str], most: int) -> list[str]:
+        """Up to ``most`` of ``parts`` to ask an index for, the jobs holding
+        them all being the candidates: the least work, by this sample.
+
+        The work is the lists read (:meth:`cost`) and the candidates left,
+        each :data:`CANDIDATE_WEIGHT` times dearer than a list entry. A part
+        is added if it lessens the work, or if it is rare itself: cheap
+        insurance against a sample too small to see the first one. Ties go
+        to the earlier part.
+        """
+        known = [(part, self.cost(part), self._maybe(part)) for part in parts]
+        chosen: list[str] = []
+        jobs = self.everyone
+        read = 0
+        work = float("inf")
+        for _ in range(most):
+            best: tuple[float, str, int, int] | None = None
+            for part, cost, maybe in known:
+                if part in chosen:
+                    continue
+                left = jobs & maybe
+                total = read + cost + CANDIDATE_WEIGHT * left.bit_count()
+                if total < work or (chosen and cost <= CANDIDATE_WEIGHT):
+                    if best is None or total < best[0]:
+                        best = (total, part, cost, left)
+            if best is None:
+                break
+            work, part, cost, jobs = best
+            read += cost
+            chosen.append(part)
+        return chosen
+
+    def jobs_with(self, texts: Sequence[str], enough: int) -> int:
+        """How many sampled jobs contain all of ``texts``, ignoring case,
+        counted up to ``enough``."""
+        jobs = self.everyone
+        for text in texts:
+            jobs &= self._maybe(text)
+        lowered = [text.lower() for text in texts]
+        found = 0
+        while jobs and found < enough:
+            lowest = jobs & -jobs
+            jobs ^= lowest
+            job = self.jobs[lowest.bit_length() - 1]
+            found += all(text in job for text in lowered)
+        return found
+
+    def trigram_counts(self) -> dict[str, int]:
+        """How many sampled jobs hold each trigram of ASCII letters and digits."""
+        if self._trigram_counts is None:
+            self._trigram_counts = {
+                trigram: jobs.bit_count()
+                for trigram, jobs in self.index.items()
+                if _TRIGRAM.fullmatch(trigram)
+            }
+        return self._trigram_counts
+
+
+class _Sampler:
+    """This process's :class:`Sample`, read again every
+    :data:`SAMPLE_SECONDS`: which texts are rare changes slowly."""
+
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.counted_at: float | None = None
+        self.sample = Sample([])
+        self.taken_at: float | None = None
         self.lock = threading.Lock()
 
-    def get(self) -> dict[str, int]:
+    def get(self) -> Sample:
         with self.lock:
             now = time.monotonic()
-            if self.counted_at is None or now - self.counted_at > SAMPLE_SECONDS:
-                self.counts = self._count()
-                self.counted_at = now
-            return self.counts
+            if self.taken_at is None or now - self.taken_at > SAMPLE_SECONDS:
+                self.sample = self.take()
+                self.taken_at = now
+            return self.sample
 
     @staticmethod
-    def _count() -> dict[str, int]:
+    def take() -> Sample:
         from ciapp.models import Job
 
         rows = Job.objects.order_by("-pk").values_list(*TEXT_FIELDS)[:SAMPLE_JOBS]
-        counts: Counter[str] = Counter()
-        for row in rows:
-            counts.update(trigrams_of("\x01".join(row)))
-        return dict(counts)
-
-    def forget(self) -> None:
-        with self.lock:
-            self.counted_at = None
+        return Sample(["\x01".join(row) for row in rows])
 
 
-_counts = _Counts()
+_sampler = _Sampler()
+
+
+def current_sample() -> Sample:
+    return _sampler.get()
 
 
 def trigram_counts() -> dict[str, int]:
-    return _counts.get()
-
-
-def forget_trigram_counts() -> None:
-    """Count again at the next search (for tests)."""
-    _counts.forget()
+    return current_sample().trigram_counts()

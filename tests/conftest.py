@@ -37,12 +37,13 @@ def _no_rate_limit(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _uncounted_trigrams(monkeypatch) -> None:
-    """On PostgreSQL, searches count trigrams in the newest jobs once per
-    process; a query that comes and goes with the order of the tests would
-    upset the tests that count queries. Tests see no counts (every trigram is
-    as rare as any other) unless they count on purpose."""
-    monkeypatch.setattr(textsearch, "trigram_counts", dict)
+def _empty_text_sample(monkeypatch) -> None:
+    """Searches read a sample of the newest jobs once in a while, to tell
+    rare texts from common ones; a query that comes and goes with the order
+    of the tests would upset the tests that count queries, and a sample left
+    from an earlier test would choose plans by its data. Tests see an empty
+    sample (every text rare) unless they take one on purpose."""
+    monkeypatch.setattr(textsearch, "current_sample", lambda: textsearch.Sample([]))
 
 
 @pytest.fixture(autouse=True)

@@ -115,7 +115,16 @@ def test_it_agrees_when_every_word_is_common(texts, monkeypatch, query, expected
 def test_it_agrees_whichever_trigrams_it_asks_for(texts, monkeypatch, query, expected):
     # On PostgreSQL the index is asked for the rarest trigrams among the
     # newest jobs; here counted for real, on these jobs.
-    monkeypatch.setattr(textsearch, "trigram_counts", textsearch._Counts().get)
+    monkeypatch.setattr(textsearch, "current_sample", textsearch._Sampler.take)
+
+    assert found(query) == naive(query)
+
+
+@pytest.mark.parametrize("query, expected", QUERIES)
+def test_it_agrees_when_the_sample_calls_every_text_common(
+    texts, monkeypatch, query, expected
+):
+    monkeypatch.setattr(textsearch, "COMMON_IN_SAMPLE", 0)
 
     assert found(query) == naive(query)
 
@@ -280,8 +289,9 @@ def test_the_trigram_index_can_answer_a_word(texts):
 
 @postgresql_only
 def test_the_trigram_index_is_asked_for_the_rarest_trigrams(texts, monkeypatch):
-    counts = textsearch._Counts().get()
-    monkeypatch.setattr(textsearch, "trigram_counts", lambda: counts)
+    sample = textsearch._Sampler.take()
+    monkeypatch.setattr(textsearch, "current_sample", lambda: sample)
+    counts = sample.trigram_counts()
     assert counts["led"] == 2 and counts["efu"] == 2 and counts["twi"] == 1
 
     jobs = Job.objects.matching("refund_ledger twice")
@@ -335,12 +345,56 @@ def test_it_splits_long_texts_into_windows():
 
 
 def test_it_quotes_texts_for_fts5():
-    sql, params = IndexedCandidates(['5"', 'say "hi" twice']).probe()
+    sql, params = IndexedCandidates(['5"', 'say "hi" twice']).probe(
+        textsearch.Sample([])
+    )
 
-    # A short text is asked for whole, a long one by its windows.
-    assert params[0] == '"5"""'
-    assert params[1:3] == ['"say """', '"twice"']
-    assert sql.count("MATCH") == 2
+    # A short text is asked for whole, a long one by two of its windows: with
+    # nothing to tell them apart, the first and the last.
+    assert params == ['"5""" AND "say """ AND "twice"']
+    assert sql.count("MATCH") == 1
+
+
+def test_it_asks_the_index_for_the_cheapest_parts():
+    sample = textsearch.Sample(
+        ["Refund the ledger", "ledger_retry", "REFUND_LEDGER_RETRY", "ledger"]
+    )
+    assert sample.count("LEDGER") == 4
+    assert sample.count("r_ret") == 2
+    assert sample.count("kumquat") == 0
+    assert sample.jobs_with(["refund", "retry"], 10) == 1
+    assert sample.jobs_with(["ledger"], 10) == 4
+    assert sample.jobs_with(["ledger"], 2) == 2  # counted up to enough
+    # Both trigrams of "abab" are in "aba bab"; the text is not.
+    assert textsearch.Sample(["aba bab"]).count("abab") == 1
+    assert textsearch.Sample(["aba bab"]).jobs_with(["abab"], 10) == 0
+    assert sample.trigram_counts()["led"] == 4 and "r_r" not in sample.trigram_counts()
+
+    sql, params = IndexedCandidates(["refund_ledger_retry"]).probe(sample)
+
+    # "nd_" is in one job, and the index reads one entry for it: 1 + 20 for
+    # the candidate. The window "nd_le" leaves the same job and reads three
+    # entries, "ledge" twelve and four candidates. "d_l" then leaves no fewer jobs,
+    # but it is rare enough to ask for as well.
+    assert [sample.cost(w) for w in ("nd_", "nd_le", "ledge")] == [1, 3, 12]
+    assert params == ['"nd_" AND "d_l"']
+    assert sample.cheapest(["ledge", "fund_"], 1) == ["fund_"]
+
+
+@sqlite_only
+def test_a_common_word_does_not_ask_the_index(
+    texts, monkeypatch, django_assert_num_queries
+):
+    # 1. the index  2. the candidates
+    with django_assert_num_queries(2) as captured:
+        assert found("coverage") == {texts["percent"].pk, texts["thousand"].pk}
+    assert textsearch.TEXT_TABLE in captured.captured_queries[0]["sql"]
+
+    common = textsearch.Sample(["show 100% coverage"] * textsearch.COMMON_IN_SAMPLE)
+    monkeypatch.setattr(textsearch, "current_sample", lambda: common)
+    with django_assert_num_queries(1) as captured:
+        assert found("coverage") == {texts["percent"].pk, texts["thousand"].pk}
+    assert textsearch.TEXT_TABLE not in captured.captured_queries[0]["sql"]
 
 
 # The migration ---------------------------------------------------------------
