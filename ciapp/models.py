@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models import F, Q
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from ciapp import prepared
@@ -171,15 +171,26 @@ class ApiToken(models.Model):
         return token, plain
 
     @classmethod
-    def authenticate(cls, plain: str) -> ApiToken | None:
-        """The active token whose plain text is ``plain``, if there is one."""
+    def authenticate(cls, plain: str, repository: str = "") -> ApiToken | None:
+        """The active token whose plain text is ``plain``, if there is one.
+
+        With ``repository``, a stored repository name, the same query finds
+        the organization's repository of that name too; it is the token's
+        ``named_repository``, None if there is none.
+        """
         digest = cls._digest(plain)
         match = re.fullmatch(rf"{cls.PREFIX}([0-9a-f]{{16}})_[\w-]+", plain)
         if match is None:
             return None
-        token = _TOKEN_BY_KEY_ID.first(match.group(1))
+        if repository:
+            token = _TOKEN_AND_REPOSITORY.first(match.group(1), repository)
+        else:
+            token = _TOKEN_BY_KEY_ID.first(match.group(1))
         if token is None or not hmac.compare_digest(token.digest, digest):
             return None
+        named: Repository | None = getattr(token, "named_repository", None)
+        if named is not None:
+            named.organization = token.organization
         return token
 
     def touch(self) -> None:
@@ -259,6 +270,26 @@ class Repository(models.Model):
             repository.organization = organization
         return repository
 
+
+# The token of an API call on a repository, with the repository, compiled
+# once: one query where there would be two.
+_TOKEN_AND_REPOSITORY = Prepared(
+    ApiToken,
+    lambda key_id, name: (
+        ApiToken.objects.active()
+        .annotate(
+            named_repository=FilteredRelation(
+                "organization__repositories",
+                condition=Q(organization__repositories__name=name),
+            )
+        )
+        .filter(key_id=key_id)
+        .order_by()
+    ),
+    [str, str],
+    related=["organization"],
+    joined={"named_repository": Repository},
+)
 
 # The repository lookup of every API call, compiled once.
 _REPOSITORY_BY_NAME = Prepared(

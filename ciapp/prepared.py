@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -162,7 +163,9 @@ class Prepared(Generic[M]):
     """A queryset of ``model`` made by ``make(*slots)``, compiled once.
 
     ``related`` names foreign keys whose objects come in the same row (a
-    join), as ``select_related`` would.
+    join), as ``select_related`` would. ``joined`` names other relations the
+    queryset joins, such as a ``FilteredRelation``, with their models: each
+    becomes an attribute of that name, None where the join found no row.
     """
 
     def __init__(
@@ -171,26 +174,33 @@ class Prepared(Generic[M]):
         make: Callable[..., QuerySet[M]],
         slots: Sequence[type],
         related: Sequence[str] = (),
+        joined: Mapping[str, type[Model]] | None = None,
     ) -> None:
         self.model = model
         self.make = make
         self.slots = list(slots)
         self.related = list(related)
+        self.joined = dict(joined or {})
         self.key = ("prepared", next(_ids))
 
+    @cached_property
     def _parts(self) -> list[tuple[str, type[Model], list[str]]]:
+        """The models a row holds, with their attribute and fields."""
         parts: list[tuple[str, type[Model], list[str]]] = [
             ("", self.model, model_fields(self.model))
         ]
+        targets = []
         for name in self.related:
             target = self.model._meta.get_field(name).related_model
             assert isinstance(target, type) and issubclass(target, Model)
+            targets.append((name, target))
+        for name, target in [*targets, *self.joined.items()]:
             parts.append((name, target, [f"{name}__{f}" for f in model_fields(target)]))
         return parts
 
     def _compile(self) -> Compiled | None:
         values = stand_ins(self.slots)
-        fields = [f for _, _, names in self._parts() for f in names]
+        fields = [f for _, _, names in self._parts for f in names]
         try:
             return compile_queryset(self.make(*values)[:1], fields, values)
         except EmptyResultSet:
@@ -200,12 +210,21 @@ class Prepared(Generic[M]):
         row = fetch_first(cached(self.key, self._compile), values)
         if row is None:
             return None
-        objects = []
+        objects: list[Model | None] = []
         start = 0
-        for _, model, names in self._parts():
-            objects.append(build(model, row[start : start + len(names)]))
+        for _, model, names in self._parts:
+            part = row[start : start + len(names)]
             start += len(names)
+            found = part[names.index(_pk_name(model, names))] is not None
+            objects.append(build(model, part) if found else None)
         main = objects[0]
-        for name, related in zip(self.related, objects[1:], strict=True):
+        for (name, _, _), related in zip(self._parts[1:], objects[1:], strict=True):
             setattr(main, name, related)
         return main  # type: ignore[return-value]
+
+
+def _pk_name(model: type[Model], names: list[str]) -> str:
+    """Of ``names`` (a model's fields, maybe behind a prefix), the key's."""
+    pk = model._meta.pk
+    assert pk is not None
+    return names[model_fields(model).index(pk.attname)]

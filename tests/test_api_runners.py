@@ -109,10 +109,9 @@ def test_it_uses_a_fixed_number_of_queries(
     start_job(job, "a/Layerfile", "b/Layerfile", "c/Layerfile")
     client.get(url(job.uuid), {"token": token})
 
-    # 1. the token and its organization
-    # 2. the repository
-    # 3. the job
-    # 4. its runners
-    with django_assert_num_queries(4):
+    # 1. the token, its organization and the repository
+    # 2. the job
+    # 3. its runners
+    with django_assert_num_queries(3):
         r = client.get(url(job.uuid), {"token": token})
     assert len(r.json()["runners"]) == 3

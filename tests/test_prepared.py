@@ -177,3 +177,29 @@ def test_each_connection_keeps_a_bounded_number_of_statements(
     assert len(statements) == 5
     assert ("newest-matching", parse("id:19"), (), False) in statements
     assert ("newest-matching", parse("id:1"), (), False) not in statements
+
+
+def test_a_token_comes_with_the_repository_asked_for(
+    repository, other_org, django_assert_num_queries
+):
+    token, plain = ApiToken.issue(repository.organization, "ci")
+    other_token, other_plain = ApiToken.issue(other_org, "ci")
+    Repository.objects.create(organization=other_org, name="webapp", git_source="/y")
+
+    with django_assert_num_queries(1):
+        found = ApiToken.authenticate(plain, repository="webapp")
+        assert found.named_repository == repository
+        assert found.named_repository.organization.name == "acme"
+        assert found.named_repository.git_source == repository.git_source
+    assert found == token
+
+    # Each organization sees its own repository of that name, and no other.
+    theirs = ApiToken.authenticate(other_plain, repository="webapp")
+    assert theirs == other_token
+    assert theirs.named_repository.organization == other_org
+    assert theirs.named_repository != repository
+    assert ApiToken.authenticate(plain, repository="nope").named_repository is None
+
+    token.revoke()
+    assert ApiToken.authenticate(plain, repository="webapp") is None
+    assert ApiToken.authenticate(plain[:-1] + "x", repository="webapp") is None

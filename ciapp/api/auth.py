@@ -18,7 +18,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from ciapp.api.responses import error
-from ciapp.models import ApiToken, Organization
+from ciapp.models import ApiToken, Organization, Repository
+from ciapp.names import stored_repository_name
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ View = Callable[..., HttpResponse]
 class ApiRequest(HttpRequest):
     api_token: ApiToken
     organization: Organization
+    # The repository the URL names, looked up with the token (see
+    # ciapp.api.views._repository): its name as the URL gives it, and the
+    # organization's repository of that name, if there is one.
+    repository_name: str | None
+    repository: Repository | None
 
 
 def _presented_token(request: HttpRequest) -> tuple[str | None, str | None]:
@@ -87,7 +93,11 @@ def token_required(view: View) -> View:
         if plain is None:
             return error(problem or "", 401, WWW_Authenticate="Bearer")
 
-        token = ApiToken.authenticate(plain)
+        # Most calls name a repository (the keyword argument ``repo``): it
+        # comes in the token's query.
+        named = kwargs.get("repo")
+        stored = stored_repository_name(named) if named else None
+        token = ApiToken.authenticate(plain, repository=stored or "")
         if token is None:
             logger.info("rejected an API token from %s", request.META["REMOTE_ADDR"])
             return error(
@@ -108,6 +118,8 @@ def token_required(view: View) -> View:
         token.touch()
         request.api_token = token  # type: ignore[attr-defined]
         request.organization = token.organization  # type: ignore[attr-defined]
+        request.repository_name = named if stored else None  # type: ignore[attr-defined]
+        request.repository = getattr(token, "named_repository", None)  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -204,5 +204,5 @@ def run_collection(request: ApiRequest, repo: str) -> HttpResponse:
     from ciapp.api.views import create
 
     if request.method == "POST":
-        return create(request, repo)
-    return token_required(job_list)(request, repo)
+        return create(request, repo=repo)
+    return token_required(job_list)(request, repo=repo)

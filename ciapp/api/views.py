@@ -47,8 +47,11 @@ def _repository(request: ApiRequest, name: str) -> Repository:
 
     Another organization's repository is reported exactly as a missing one.
     """
-    stored = stored_repository_name(name)
-    repository = Repository.named(request.organization, stored) if stored else None
+    if name == request.repository_name:  # looked up with the token
+        repository = request.repository
+    else:
+        stored = stored_repository_name(name)
+        repository = Repository.named(request.organization, stored) if stored else None
     if repository is None:
         raise BadInput(
             f"There is no repository {request.organization.name}/{name}.", 404
