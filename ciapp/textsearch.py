@@ -24,24 +24,30 @@ them.
 
 SQLite: an FTS5 table with the trigram tokenizer, kept in step with the
 jobs by triggers. SQLite's planner knows nothing of how many jobs a word is
-in, so the index is asked first, by one more query when the search runs
-(:class:`IndexedCandidates`): the ids of the jobs that contain the rarest
-parts of every positive text term of 3 characters or more, up to
-:data:`CANDIDATE_LIMIT` of them. None: the search matches nothing and the
-jobs are not read at all. Up to the limit: the search reads just those
-jobs. More: the word is common, and the search walks the scope's jobs
-newest first, checking each, which finds matches within a few rows. The
-plain ``LIKE`` of every term is always kept as well, so the answer is
+in. A text that is common among the newest jobs is not looked up at all:
+the search walks the scope's jobs newest first, checking each, which finds
+matches within a few rows. For the others the index is asked first, by one
+more query when the search runs (:class:`IndexedCandidates`): the ids of
+the jobs that contain the cheapest parts of every positive text term of 3
+characters or more, up to :data:`CANDIDATE_LIMIT` of them. None: the search
+matches nothing and the jobs are not read at all. Up to the limit: the
+search reads just those jobs. More: the search walks, as for a common text.
+The plain ``LIKE`` of every term is always kept as well, so the answer is
 exactly the plain ``Q``'s: the index only narrows it down.
+
+Which texts are common, and which parts of a text are cheap to look up,
+comes from a :class:`Sample` of the newest jobs that each process keeps and
+reads again every :data:`SAMPLE_SECONDS`. It only chooses the plan: any
+sample, even an empty one, gives the same answers.
 
 Terms the index cannot answer are checked row by row, as before: exclusions
 (``-word`` selects nearly every job; it rejects rows of the walk), and words
 shorter than 3 characters, which have no trigram. Next to a term the index
 answers they cost nothing, and on their own they are fast when common.
 
-NB: a short word that is rare, and on PostgreSQL a text whose rarest
-trigrams are common, still cost a scan of the scope or of large parts of
-the index; see docs/performance.md.
+NB: a short word that is rare, and a text all of whose trigrams are common
+but that few jobs hold (``ocus``), still cost a scan of the scope or of
+large parts of the index; see docs/performance.md.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -77,7 +83,11 @@ WINDOWS_PER_TEXT = 2
 
 # How much more reading a candidate job costs than reading one entry of the
 # index's lists, roughly; it weighs what a probe reads against what it finds.
-CANDIDATE_WEIGHT = 20
+CANDIDATE_WEIGHT = 100
+
+# A part of a text whose trigrams' lists hold at most this share of the
+# sample, all together, is rare: cheap to ask the index for.
+RARE_IN_SAMPLE = 0.01
 
 # How many of the newest jobs tell how rare a text is (see Sample), and for
 # how many seconds a process uses them before it reads them again.
@@ -316,7 +326,7 @@ def plan(query: Query, vendor: str) -> Plan:
     if vendor != "postgresql":
         return Plan(q, [], ())
 
-    picks = rarest_trigrams(texts, trigram_counts())
+    picks = rarest_trigrams(texts, current_sample())
     if not picks:
         return Plan(q, [], ())
     # The texts are checked row by row, the trigrams asked of the index.
@@ -346,10 +356,9 @@ def query_q(query: Query, vendor: str) -> Q:
 # pg_trgm makes a trigram of three word characters. Only ASCII letters and
 # digits are picked: they are word characters in every locale.
 _RUN = re.compile(r"[a-z0-9]{3,}")
-_TRIGRAM = re.compile(r"[a-z0-9]{3}")
 
-# How many trigrams of a search the index is asked for.
-PICKS = 2
+# At most how many trigrams of a search the index is asked for.
+PICKS = 4
 
 
 def trigrams_of(text: str) -> set[str]:
@@ -361,26 +370,23 @@ def trigrams_of(text: str) -> set[str]:
     }
 
 
-def rarest_trigrams(texts: list[str], counts: Mapping[str, int]) -> tuple[str, ...]:
+def rarest_trigrams(texts: list[str], sample: Sample) -> tuple[str, ...]:
     """The trigrams the index is asked for, for jobs that contain all of
-    ``texts``: the :data:`PICKS` rarest by ``counts``, or the one rarest if
-    no counted job has it.
+    ``texts``: up to :data:`PICKS` of them, the cheapest by ``sample``.
 
-    pg_trgm asks GIN for every trigram of a ``LIKE`` pattern, and reading the
-    list of jobs of a common trigram costs milliseconds at a million jobs;
-    asking for the rarest two costs little and leaves few jobs to check.
-    A text with no three ASCII letters or digits in a row gives none, and is
-    asked of the index whole.
+    pg_trgm asks GIN for every trigram of a ``LIKE`` pattern, and reads the
+    whole list of jobs of each: for a common trigram, milliseconds at a
+    million jobs, and as many jobs to read and check again. Asking for the
+    few trigrams that leave fewest jobs costs little. None for a text that
+    is common (the planner then walks the newest jobs), and for one without
+    three ASCII letters or digits in a row (it is asked of the index whole).
     """
     if not texts or any(not trigrams_of(text) for text in texts):
         return ()
-    choices = sorted(
-        {trigram for text in texts for trigram in trigrams_of(text)},
-        key=lambda trigram: (counts.get(trigram, 0), trigram),
-    )
-    if counts.get(choices[0], 0) == 0:
-        return tuple(choices[:1])
-    return tuple(choices[:PICKS])
+    if sample.jobs_with(texts, COMMON_IN_SAMPLE) >= COMMON_IN_SAMPLE:
+        return ()
+    choices = sorted({trigram for text in texts for trigram in trigrams_of(text)})
+    return tuple(sample.cheapest(choices, PICKS))
 
 
 # How rare a text is ----------------------------------------------------------
@@ -409,7 +415,6 @@ class Sample:
             for trigram in {job[k : k + 3] for k in range(len(job) - 2)}:
                 index[trigram] = index.get(trigram, 0) | bit
         self.index = index
-        self._trigram_counts: dict[str, int] | None = None
 
     def _maybe(self, text: str) -> int:
         """The sampled jobs that hold every trigram of ``text``, as bits."""
@@ -441,28 +446,39 @@ class Sample:
 
         The work is the lists read (:meth:`cost`) and the candidates left,
         each :data:`CANDIDATE_WEIGHT` times dearer than a list entry. A part
-        is added if it lessens the work, or if it is rare itself: cheap
-        insurance against a sample too small to see the first one. Ties go
-        to the earlier part.
+        is added if it lessens the work, or if it is rare itself (its lists
+        hold at most :data:`RARE_IN_SAMPLE` of the sample): cheap insurance
+        against a sample too small to see that the first one is not rare.
+        Ties go to the earlier part.
         """
-        known = [(part, self.cost(part), self._maybe(part)) for part in parts]
+        size = len(self.jobs)
+        known = [
+            (part, self.cost(part), self._maybe(part), self.count(part))
+            for part in parts
+        ]
+        rare = RARE_IN_SAMPLE * size
         chosen: list[str] = []
         jobs = self.everyone
+        share = 1.0  # of the sample, as if the parts' jobs were independent
         read = 0
         work = float("inf")
         for _ in range(most):
-            best: tuple[float, str, int, int] | None = None
-            for part, cost, maybe in known:
+            best: tuple[float, str, int, int, float] | None = None
+            for part, cost, maybe, count in known:
                 if part in chosen:
                     continue
                 left = jobs & maybe
-                total = read + cost + CANDIDATE_WEIGHT * left.bit_count()
-                if total < work or (chosen and cost <= CANDIDATE_WEIGHT):
+                # None of the sample may still be some of the whole table:
+                # then guess, as if the parts were independent.
+                part_share = share * count / size if size else 0.0
+                found = left.bit_count() or part_share * size
+                total = read + cost + CANDIDATE_WEIGHT * found
+                if total < work or (chosen and cost <= rare):
                     if best is None or total < best[0]:
-                        best = (total, part, cost, left)
+                        best = (total, part, cost, left, part_share)
             if best is None:
                 break
-            work, part, cost, jobs = best
+            work, part, cost, jobs, share = best
             read += cost
             chosen.append(part)
         return chosen
@@ -481,16 +497,6 @@ class Sample:
             job = self.jobs[lowest.bit_length() - 1]
             found += all(text in job for text in lowered)
         return found
-
-    def trigram_counts(self) -> dict[str, int]:
-        """How many sampled jobs hold each trigram of ASCII letters and digits."""
-        if self._trigram_counts is None:
-            self._trigram_counts = {
-                trigram: jobs.bit_count()
-                for trigram, jobs in self.index.items()
-                if _TRIGRAM.fullmatch(trigram)
-            }
-        return self._trigram_counts
 
 
 class _Sampler:
@@ -523,7 +529,3 @@ _sampler = _Sampler()
 
 def current_sample() -> Sample:
     return _sampler.get()
-
-
-def trigram_counts() -> dict[str, int]:
-    return current_sample().trigram_counts()
