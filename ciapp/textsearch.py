@@ -55,10 +55,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, F, Q
 from django.db.models.expressions import Combinable
@@ -75,15 +76,25 @@ TEXT_FIELDS = ("commit_title", "commit_body", "commit_author")
 # The trigram tokenizer makes no token of a shorter text.
 MIN_INDEXED_LENGTH = 3
 
+# PostgreSQL: the characters that join the parts of identifiers, paths and
+# keys, which the text index sees as the letter JOINED (migration 0004), so
+# that pg_trgm, which makes trigrams of letters and digits only, sees
+# ``refund_ledger`` as one word.
+JOINERS = "_-./:#@"
+JOINED = "Q"
+
 # A text longer than this many characters is looked up by its rarest windows
 # of this many characters (three trigrams); see windows().
 WINDOW = 5
 MAX_WINDOWS = 8
 WINDOWS_PER_TEXT = 2
 
-# How much more reading a candidate job costs than reading one entry of the
-# index's lists, roughly; it weighs what a probe reads against what it finds.
-CANDIDATE_WEIGHT = 100
+# How much more a candidate job costs than one entry of the index's lists,
+# roughly: it weighs what asking the index reads against what it leaves.
+# SQLite reads a candidate by its id; PostgreSQL reads it and checks its
+# text against every trigram asked for, again, and against the search.
+FTS5_WEIGHT = 100
+GIN_WEIGHT = 500
 
 # A part of a text whose trigrams' lists hold at most this share of the
 # sample, all together, is rare: cheap to ask the index for.
@@ -134,12 +145,17 @@ class TextContains(_Condition):
     """The title, body or author contains ``text``, ignoring case.
 
     The same comparison as the ``icontains`` of ``TextTerm.to_q()``, in one
-    expression. On PostgreSQL it is the expression of the
-    ``ciapp_job_text_trgm`` index, so that the planner can use it: keep the
-    two identical. With ``indexed=False`` it is ``strpos`` on the same
-    expression instead, the same test that the index cannot answer: for a
-    text the index is asked for only in part (see :func:`rarest_trigrams`).
-    On SQLite it is the three ``LIKE`` that ``icontains`` makes there.
+    expression. On SQLite it is the three ``LIKE`` that ``icontains`` makes
+    there.
+
+    On PostgreSQL it is ``STRPOS`` over the title, body and author joined
+    and upper-cased, which no index answers. With ``indexed=True`` it is
+    instead a ``LIKE`` on the expression of the ``ciapp_job_text_trgm``
+    index, so that the planner can use it (keep the two identical): the
+    same expression with every character of :data:`JOINERS` turned into
+    :data:`JOINED`, on both sides. That holds for every job that contains
+    the text and for a few that do not (``refundQledger`` for
+    ``refund_ledger``), so it is always paired with the exact test.
     """
 
     def __init__(self, text: str, indexed: bool = True) -> None:
@@ -156,10 +172,17 @@ class TextContains(_Condition):
         columns, params = self._columns(compiler)
         pattern = f"%{connection.ops.prep_for_like_query(self.text)}%"
         if connection.vendor == "postgresql":
-            joined = f"UPPER({' || CHR(1) || '.join(columns)})"
+            text = f"UPPER({' || CHR(1) || '.join(columns)})"
             if not self.indexed:
-                return f"STRPOS({joined}, UPPER(%s)) > 0", (*params, self.text)
-            return f"{joined} LIKE UPPER(%s)", (*params, pattern)
+                return f"STRPOS({text}, UPPER(%s)) > 0", (*params, self.text)
+            # Constants, written into the SQL: the planner matches the index
+            # by its expression, and a parameter would not be the same.
+            joins = f"'{JOINERS}', '{JOINED * len(JOINERS)}'"
+            indexed = f"TRANSLATE({text}, {joins})"
+            return (
+                f"{indexed} LIKE TRANSLATE(UPPER(%s), {joins})",
+                (*params, pattern),
+            )
         if connection.vendor == "sqlite":
             likes = " OR ".join(f"{column} LIKE %s ESCAPE '\\'" for column in columns)
             return f"({likes})", (*params, *[pattern] * len(columns))
@@ -192,7 +215,7 @@ class IndexedCandidates(_Condition):
         """
         phrases: list[str] = []
         for text in self.texts:
-            chosen = sample.cheapest(parts(text), WINDOWS_PER_TEXT)
+            chosen = sample.cheapest(parts(text), WINDOWS_PER_TEXT, FTS5_WEIGHT)
             phrases += [_phrase(part) for part in chosen]
         sql = (
             f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s "
@@ -207,7 +230,7 @@ class IndexedCandidates(_Condition):
         is not asked for them.
         """
         sample = current_sample()
-        if sample.jobs_with(self.texts, COMMON_IN_SAMPLE) >= COMMON_IN_SAMPLE:
+        if is_common(self.texts, sample):
             return None
         with connection.cursor() as cursor:
             cursor.execute(*self.probe(sample))
@@ -326,18 +349,24 @@ def plan(query: Query, vendor: str) -> Plan:
     if vendor != "postgresql":
         return Plan(q, [], ())
 
-    picks = rarest_trigrams(texts, current_sample())
-    if not picks:
-        return Plan(q, [], ())
-    # The texts are checked row by row, the trigrams asked of the index.
+    # Each text is checked whole, row by row. The index is asked for the
+    # rarest trigrams of the texts; or, for texts without any, for each
+    # text whole, and the planner weighs that from the expression's
+    # statistics. Common texts are not asked of the index at all: the
+    # planner walks the newest jobs.
+    sample = current_sample()
+    picks = rarest_trigrams(texts, sample)
+    whole = not picks and not is_common(texts, sample)
     q = Q()
     for term in query.terms:
-        if isinstance(term, TextTerm) and not term.negated:
-            q &= Q(TextContains(term.text, indexed=False))
-        elif isinstance(term, TextTerm):
-            q &= ~Q(TextContains(term.text))
-        else:
+        if not isinstance(term, TextTerm):
             q &= term.to_q()
+        elif term.negated:
+            q &= ~Q(TextContains(term.text, indexed=False))
+        else:
+            q &= Q(TextContains(term.text, indexed=False))
+            if whole and len(term.text) >= MIN_INDEXED_LENGTH:
+                q &= Q(TextContains(term.text))
     for trigram in picks:
         q &= Q(TextContains(trigram))
     return Plan(q, [], picks)
@@ -361,13 +390,31 @@ _RUN = re.compile(r"[a-z0-9]{3,}")
 PICKS = 4
 
 
+_AS_INDEXED = str.maketrans(JOINERS, JOINED.lower() * len(JOINERS))
+
+
+def as_indexed(text: str) -> str:
+    """``text`` as PostgreSQL's text index sees it, lower-cased as pg_trgm
+    makes its trigrams."""
+    return text.lower().translate(_AS_INDEXED)
+
+
 def trigrams_of(text: str) -> set[str]:
-    """The trigrams of ASCII letters and digits in ``text``, lower-cased."""
+    """The trigrams of ASCII letters and digits in ``text`` as PostgreSQL's
+    text index sees it (see :func:`as_indexed`)."""
     return {
         run[i : i + 3]
-        for run in _RUN.findall(text.lower())
+        for run in _RUN.findall(as_indexed(text))
         for i in range(len(run) - 2)
     }
+
+
+def is_common(texts: list[str], sample: Sample) -> bool:
+    """Whether enough of the newest jobs hold all of ``texts`` that walking
+    the newest jobs finds one within a few hundred."""
+    return bool(texts) and (
+        sample.jobs_with(texts, COMMON_IN_SAMPLE) >= COMMON_IN_SAMPLE
+    )
 
 
 def rarest_trigrams(texts: list[str], sample: Sample) -> tuple[str, ...]:
@@ -383,10 +430,10 @@ def rarest_trigrams(texts: list[str], sample: Sample) -> tuple[str, ...]:
     """
     if not texts or any(not trigrams_of(text) for text in texts):
         return ()
-    if sample.jobs_with(texts, COMMON_IN_SAMPLE) >= COMMON_IN_SAMPLE:
+    if is_common(texts, sample):
         return ()
     choices = sorted({trigram for text in texts for trigram in trigrams_of(text)})
-    return tuple(sample.cheapest(choices, PICKS))
+    return tuple(sample.cheapest(choices, PICKS, GIN_WEIGHT))
 
 
 # How rare a text is ----------------------------------------------------------
@@ -406,8 +453,13 @@ class Sample:
     microseconds.
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.jobs = [text.lower() for text in texts]
+    def __init__(
+        self, texts: Sequence[str], fold: Callable[[str], str] = str.lower
+    ) -> None:
+        # How texts are compared: lower-cased, and on PostgreSQL as its
+        # index sees them (as_indexed), so that the trigrams are its own.
+        self.fold = fold
+        self.jobs = [fold(text) for text in texts]
         self.everyone = (1 << len(self.jobs)) - 1
         index: dict[str, int] = {}
         for i, job in enumerate(self.jobs):
@@ -418,7 +470,7 @@ class Sample:
 
     def _maybe(self, text: str) -> int:
         """The sampled jobs that hold every trigram of ``text``, as bits."""
-        lowered = text.lower()
+        lowered = self.fold(text)
         jobs = self.everyone
         for k in range(len(lowered) - 2):
             jobs &= self.index.get(lowered[k : k + 3], 0)
@@ -434,18 +486,18 @@ class Sample:
     def cost(self, text: str) -> int:
         """How many sampled jobs hold each trigram of ``text``, summed: how
         long the lists are that an index reads for it."""
-        lowered = text.lower()
+        lowered = self.fold(text)
         return sum(
             self.index.get(lowered[k : k + 3], 0).bit_count()
             for k in range(len(lowered) - 2)
         )
 
-    def cheapest(self, parts: Sequence[str], most: int) -> list[str]:
+    def cheapest(self, parts: Sequence[str], most: int, weight: int) -> list[str]:
         """Up to ``most`` of ``parts`` to ask an index for, the jobs holding
         them all being the candidates: the least work, by this sample.
 
         The work is the lists read (:meth:`cost`) and the candidates left,
-        each :data:`CANDIDATE_WEIGHT` times dearer than a list entry. A part
+        each ``weight`` times dearer than a list entry. A part
         is added if it lessens the work, or if it is rare itself (its lists
         hold at most :data:`RARE_IN_SAMPLE` of the sample): cheap insurance
         against a sample too small to see that the first one is not rare.
@@ -472,7 +524,7 @@ class Sample:
                 # then guess, as if the parts were independent.
                 part_share = share * count / size if size else 0.0
                 found = left.bit_count() or part_share * size
-                total = read + cost + CANDIDATE_WEIGHT * found
+                total = read + cost + weight * found
                 if total < work or (chosen and cost <= rare):
                     if best is None or total < best[0]:
                         best = (total, part, cost, left, part_share)
@@ -489,7 +541,7 @@ class Sample:
         jobs = self.everyone
         for text in texts:
             jobs &= self._maybe(text)
-        lowered = [text.lower() for text in texts]
+        lowered = [self.fold(text) for text in texts]
         found = 0
         while jobs and found < enough:
             lowest = jobs & -jobs
@@ -521,7 +573,10 @@ class _Sampler:
         from ciapp.models import Job
 
         rows = Job.objects.order_by("-pk").values_list(*TEXT_FIELDS)[:SAMPLE_JOBS]
-        return Sample(["\x01".join(row) for row in rows])
+        texts = ["\x01".join(row) for row in rows]
+        if connections[Job.objects.db].vendor == "postgresql":
+            return Sample(texts, as_indexed)
+        return Sample(texts)
 
 
 _sampler = _Sampler()

@@ -33,6 +33,9 @@ def texts(repository):
         ("thousand", "Show 1000 coverage", "", "Ken Thompson"),
         ("underscore", "Call refund_ledger twice", "", "Ken Thompson"),
         ("x", "Call refundxledger once", "", "Ken Thompson"),
+        # What PostgreSQL's index sees of "refund_ledger" (see JOINERS).
+        ("joined", "Call refundQledger once", "", "Ken Thompson"),
+        ("path", "Move ci/deploy.sh to scripts/", "", "Ken Thompson"),
         ("backslash", r"Escape C:\temp\new paths", "", "Dennis Ritchie"),
         ("quote", 'Support 5" screens', "", "Linus"),
         ("unicode", "Übersetzung der Straße", "Grüße aus Köln", "Søren Jørgensen"),
@@ -68,6 +71,10 @@ QUERIES = [
     ("100%", {"percent"}),
     ("%", {"percent"}),
     ("refund_ledger", {"underscore"}),
+    ("refundqledger", {"joined"}),
+    ("ci/deploy.sh", {"path"}),
+    ("ciqdeploy", set()),
+    ("-refund_ledger call", {"x", "joined"}),
     ("_", {"underscore"}),
     (r"C:\temp", {"backslash"}),
     ("\\", {"backslash"}),
@@ -291,20 +298,21 @@ def test_the_trigram_index_can_answer_a_word(texts):
 def test_the_trigram_index_is_asked_for_the_rarest_trigrams(texts, monkeypatch):
     sample = textsearch._Sampler.take()
     monkeypatch.setattr(textsearch, "current_sample", lambda: sample)
-    assert sample.count("led") == 2 and sample.count("twi") == 1
 
-    jobs = Job.objects.matching("refund_ledger twice")
+    jobs = Job.objects.matching("refund_ledger")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
         plan = jobs.explain()
 
-    # "ice", "twi" and "wic" are in one job each, every other trigram of
-    # the search in two or more: one of them leaves that job alone, and
-    # nothing else is asked for.
+    # The index sees "refund_ledger" and "refundQledger" alike, as
+    # REFUNDQLEDGER: "dql", "ndq" and "qle" are in those two jobs, every
+    # other trigram of the search in three or more. The first of them is
+    # asked for, nothing else; each job it finds is checked whole.
+    assert [sample.count(t) for t in ("dql", "ndq", "qle", "led")] == [2, 2, 2, 3]
     index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
-    assert "%ICE%" in index_condition and "%TWI%" not in index_condition
-    assert "REFUND" not in index_condition and "TWICE" not in index_condition
+    assert "%DQL%" in index_condition
+    assert "REFUND" not in index_condition and "NDQ" not in index_condition
     assert "strpos" in plan.lower()
     assert [j.pk for j in jobs] == [texts["underscore"].pk]
 
@@ -316,33 +324,62 @@ def test_a_common_text_is_left_to_the_planner(texts, monkeypatch):
 
     sql = str(Job.objects.matching("coverage").query)
 
-    assert "STRPOS" not in sql
-    assert "LIKE UPPER(%coverage%)" in sql
+    # Checked row by row only: the index is not asked, and the planner walks.
+    assert "LIKE" not in sql and "TRANSLATE" not in sql
+    assert "STRPOS(" in sql and "UPPER(coverage)) > 0" in sql
+
+    # A rare text without trigrams of its own is asked of the index whole.
+    sql = str(Job.objects.matching("修复登录").query)
+    assert "LIKE TRANSLATE(UPPER(%修复登录%)" in sql and "STRPOS(" in sql
+
+
+@postgresql_only
+def test_the_index_is_made_on_the_expression_searches_use(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ciapp_job_text_trgm'"
+        )
+        (definition,) = cursor.fetchone()
+
+    joins = f"'{textsearch.JOINERS}'::text, '{textsearch.JOINED * 7}'::text"
+    assert "translate(upper(" in definition and joins in definition
+    assert len(textsearch.JOINERS) == 7
 
 
 def test_it_picks_the_rarest_trigrams():
     sample = textsearch.Sample(
-        ["refund the ledger", "refund", "ledger", "ledge", "edge", "pledge"]
+        ["refund the ledger", "refund", "ledger", "ledge", "edge", "pledge"],
+        textsearch.as_indexed,
     )
+    # As PostgreSQL's index sees them: joiners are the letter Q.
+    assert textsearch.as_indexed("Refund_Ledger ci/cd.sh") == "refundqledger ciqcdqsh"
     assert textsearch.trigrams_of("Refund_Ledger!") == {
         "ref",
         "efu",
         "fun",
         "und",
+        "ndq",
+        "dql",
+        "qle",
         "led",
         "edg",
         "dge",
         "ger",
     }
-    # "ger" and "refund" trigrams are in two jobs each, "led" in four: "ger"
-    # and one of "refund" leave one job; the others, in two, add nothing.
-    assert textsearch.rarest_trigrams(["refund_ledger"], sample) == ("efu", "ger")
-    # A trigram no job has leaves none: enough on its own, but for others
-    # rare enough to ask for too.
-    assert textsearch.rarest_trigrams(["refund_ledgerx"], sample)[0] == "erx"
+    # "ger" and the trigrams of "refund" are in two jobs each, "led" in four:
+    # "ger" and one of "refund" leave one job; the others add nothing.
+    assert textsearch.rarest_trigrams(["refund ledger"], sample) == ("efu", "ger")
+    # A trigram no job has leaves none: enough on its own, but the others
+    # that no job has are asked for too, in case the sample missed them.
+    assert textsearch.rarest_trigrams(["refund_ledger"], sample) == (
+        "dql",
+        "ndq",
+        "qle",
+    )
     # A text without three ASCII letters or digits in a row is asked whole.
     assert textsearch.rarest_trigrams(["refund", "修复登录页面"], sample) == ()
-    assert textsearch.rarest_trigrams(["a-b"], sample) == ()
+    assert textsearch.rarest_trigrams(["a+b"], sample) == ()
+    assert textsearch.rarest_trigrams(["a-b"], sample) == ("aqb",)  # joined
     assert textsearch.rarest_trigrams([], sample) == ()
     # So is a text that the sample finds common.
     common = textsearch.Sample(["refund"] * textsearch.COMMON_IN_SAMPLE)
@@ -398,7 +435,7 @@ def test_it_asks_the_index_for_the_cheapest_parts():
     assert IndexedCandidates(["refund_ledger_retry"]).probe(insured)[1] == [
         '"nd_" AND "d_l"'
     ]
-    assert sample.cheapest(["ledge", "fund_"], 1) == ["fund_"]
+    assert sample.cheapest(["ledge", "fund_"], 1, textsearch.FTS5_WEIGHT) == ["fund_"]
 
 
 @sqlite_only
