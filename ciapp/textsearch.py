@@ -172,21 +172,44 @@ class TextContains(_Condition):
         columns, params = self._columns(compiler)
         pattern = f"%{connection.ops.prep_for_like_query(self.text)}%"
         if connection.vendor == "postgresql":
-            text = f"UPPER({' || CHR(1) || '.join(columns)})"
             if not self.indexed:
+                text = f"UPPER({' || CHR(1) || '.join(columns)})"
                 return f"STRPOS({text}, UPPER(%s)) > 0", (*params, self.text)
-            # Constants, written into the SQL: the planner matches the index
-            # by its expression, and a parameter would not be the same.
             joins = f"'{JOINERS}', '{JOINED * len(JOINERS)}'"
-            indexed = f"TRANSLATE({text}, {joins})"
             return (
-                f"{indexed} LIKE TRANSLATE(UPPER(%s), {joins})",
+                f"{_indexed(columns)} LIKE TRANSLATE(UPPER(%s), {joins})",
                 (*params, pattern),
             )
         if connection.vendor == "sqlite":
             likes = " OR ".join(f"{column} LIKE %s ESCAPE '\\'" for column in columns)
             return f"({likes})", (*params, *[pattern] * len(columns))
         raise NotImplementedError(f"TextContains is not made for {connection.vendor}.")
+
+
+class IndexedPattern(_Condition):
+    """PostgreSQL: the text index's expression is ``LIKE pattern``, a
+    pattern made by :func:`pick_patterns` (letters, digits and ``%``)."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(*TEXT_FIELDS)
+        self.pattern = pattern
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.pattern!r})"
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        columns, params = self._columns(compiler)
+        return f"{_indexed(columns)} LIKE %s", (*params, self.pattern.upper())
+
+
+def _indexed(columns: list[str]) -> str:
+    """PostgreSQL: the expression of the ``ciapp_job_text_trgm`` index."""
+    text = f"UPPER({' || CHR(1) || '.join(columns)})"
+    # Constants, written into the SQL: the planner matches the index by its
+    # expression, and a parameter would not be the same.
+    return f"TRANSLATE({text}, '{JOINERS}', '{JOINED * len(JOINERS)}')"
 
 
 class IndexedCandidates(_Condition):
@@ -367,8 +390,15 @@ def plan(query: Query, vendor: str) -> Plan:
             q &= Q(TextContains(term.text, indexed=False))
             if whole and len(term.text) >= MIN_INDEXED_LENGTH:
                 q &= Q(TextContains(term.text))
-    for trigram in picks:
-        q &= Q(TextContains(trigram))
+    if sample.holding(picks) >= LOOSE_IN_SAMPLE:
+        # Many jobs hold the picks without the text: a trigram each, so that
+        # the planner sees them as common and narrows them down by the
+        # other conditions' indexes before it reads the jobs.
+        patterns = [f"%{pick}%" for pick in picks]
+    else:
+        patterns = pick_patterns(texts, picks)
+    for pattern in patterns:
+        q &= Q(IndexedPattern(pattern))
     return Plan(q, [], picks)
 
 
@@ -388,6 +418,9 @@ _RUN = re.compile(r"[a-z0-9]{3,}")
 
 # At most how many trigrams of a search the index is asked for.
 PICKS = 4
+# When this many of the sampled jobs hold the trigrams asked for, they are
+# asked for one by one (see plan()).
+LOOSE_IN_SAMPLE = 2
 
 
 _AS_INDEXED = str.maketrans(JOINERS, JOINED.lower() * len(JOINERS))
@@ -434,6 +467,36 @@ def rarest_trigrams(texts: list[str], sample: Sample) -> tuple[str, ...]:
         return ()
     choices = sorted({trigram for text in texts for trigram in trigrams_of(text)})
     return tuple(sample.cheapest(choices, PICKS, GIN_WEIGHT))
+
+
+def pick_patterns(texts: list[str], picks: Sequence[str]) -> list[str]:
+    """``LIKE`` patterns that ask the index for ``picks``, trigrams of
+    ``texts``: one a text, with its picks in the order the text has them.
+
+    Every job that contains the text matches its pattern, and the pattern
+    asks pg_trgm for the picks and nothing else (overlapping picks are one
+    run of letters, whose trigrams are theirs and those between them). One
+    ``LIKE`` a text, not one a trigram: PostgreSQL checks each candidate
+    against each of them again, and reading the job's text is the dear part.
+    """
+    patterns = []
+    left = list(picks)
+    for text in texts:
+        seen = as_indexed(text)
+        spans = sorted(
+            (seen.index(pick), seen.index(pick) + 3) for pick in left if pick in seen
+        )
+        left = [pick for pick in left if pick not in seen]
+        merged: list[list[int]] = []
+        for start, end in spans:
+            if merged and start < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        if merged:
+            parts = [seen[start:end] for start, end in merged]
+            patterns.append("%" + "%".join(parts) + "%")
+    return patterns
 
 
 # How rare a text is ----------------------------------------------------------
@@ -534,6 +597,13 @@ class Sample:
             read += cost
             chosen.append(part)
         return chosen
+
+    def holding(self, parts: Sequence[str]) -> int:
+        """How many sampled jobs hold every trigram of all of ``parts``."""
+        jobs = self.everyone
+        for part in parts:
+            jobs &= self._maybe(part)
+        return jobs.bit_count()
 
     def jobs_with(self, texts: Sequence[str], enough: int) -> int:
         """How many sampled jobs contain all of ``texts``, ignoring case,

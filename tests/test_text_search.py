@@ -386,6 +386,32 @@ def test_it_picks_the_rarest_trigrams():
     assert textsearch.rarest_trigrams(["refund"], common) == ()
 
 
+def test_it_asks_for_the_picks_in_one_pattern_a_text():
+    # In the order the text has them, overlapping ones as one run of letters.
+    assert textsearch.pick_patterns(["refund_ledger"], ("dql", "edg", "ndq")) == [
+        "%ndql%edg%"
+    ]
+    assert textsearch.pick_patterns(
+        ["Fix flaky tests on slow runners"], ("aky", "slo", "fix", "lak")
+    ) == ["%fix%laky%slo%"]
+    # Overlapping by one letter: the trigram between comes along.
+    assert textsearch.pick_patterns(["abcde", "xyz"], ("cde", "abc", "xyz")) == [
+        "%abcde%",
+        "%xyz%",
+    ]
+    # A pick of two texts is asked for once.
+    assert textsearch.pick_patterns(["login", "plugin"], ("gin",)) == ["%gin%"]
+
+
+@postgresql_only
+def test_every_job_with_the_text_matches_its_pattern(texts, monkeypatch):
+    # Whatever the sample picks, the pattern never loses a job.
+    for query in ["refund_ledger", "call refund_ledger twice", "ci/deploy.sh"]:
+        for sample in (textsearch.Sample([]), textsearch._Sampler.take()):
+            monkeypatch.setattr(textsearch, "current_sample", lambda s=sample: s)
+            assert found(query) == naive(query) != set(), query
+
+
 def test_it_splits_long_texts_into_windows():
     assert windows("abc") == ["abc"]
     assert windows("abcde") == ["abcde"]
@@ -418,6 +444,8 @@ def test_it_asks_the_index_for_the_cheapest_parts():
     assert sample.jobs_with(["refund", "retry"], 10) == 1
     assert sample.jobs_with(["ledger"], 10) == 4
     assert sample.jobs_with(["ledger"], 2) == 2  # counted up to enough
+    assert sample.holding(["ledger", "refund"]) == 2
+    assert sample.holding(["ledger", "kumquat"]) == 0
     # Both trigrams of "abab" are in "aba bab"; the text is not.
     assert textsearch.Sample(["aba bab"]).count("abab") == 1
     assert textsearch.Sample(["aba bab"]).jobs_with(["abab"], 10) == 0
