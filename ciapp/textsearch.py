@@ -354,29 +354,35 @@ class Plan(NamedTuple):
 
 def plan(query: Query, vendor: str) -> Plan:
     """The conditions of ``query`` for ``vendor``'s text index."""
+    if vendor == "postgresql":
+        return _postgresql_plan(query)
     q = Q()
     texts: list[str] = []
     for term in query.terms:
-        if not isinstance(term, TextTerm):
-            q &= term.to_q()
-        elif vendor not in ("postgresql", "sqlite"):
+        if not isinstance(term, TextTerm) or vendor != "sqlite":
             q &= term.to_q()
         elif term.negated:
             q &= ~Q(TextContains(term.text))
         else:
+            q &= Q(TextContains(term.text))
             if len(term.text) >= MIN_INDEXED_LENGTH:
                 texts.append(term.text)
-            q &= Q(TextContains(term.text))
-    if vendor == "sqlite":
-        return Plan(q, texts, ())
-    if vendor != "postgresql":
-        return Plan(q, [], ())
+    return Plan(q, texts, ())
 
-    # Each text is checked whole, row by row. The index is asked for the
-    # rarest trigrams of the texts; or, for texts without any, for each
-    # text whole, and the planner weighs that from the expression's
-    # statistics. Common texts are not asked of the index at all: the
-    # planner walks the newest jobs.
+
+def _postgresql_plan(query: Query) -> Plan:
+    """Each text is checked whole, row by row. The index is asked for the
+    rarest trigrams of the texts; or, for texts without any, for each text
+    whole, and the planner weighs that from the expression's statistics.
+    Common texts are not asked of the index at all: the planner walks the
+    newest jobs."""
+    texts = [
+        term.text
+        for term in query.terms
+        if isinstance(term, TextTerm)
+        and not term.negated
+        and len(term.text) >= MIN_INDEXED_LENGTH
+    ]
     sample = current_sample()
     picks = rarest_trigrams(texts, sample)
     whole = not picks and not is_common(texts, sample)
@@ -388,9 +394,11 @@ def plan(query: Query, vendor: str) -> Plan:
             q &= ~Q(TextContains(term.text, indexed=False))
         else:
             q &= Q(TextContains(term.text, indexed=False))
-            if whole and len(term.text) >= MIN_INDEXED_LENGTH:
+            if whole and term.text in texts:
                 q &= Q(TextContains(term.text))
-    if sample.holding(picks) >= LOOSE_IN_SAMPLE:
+    if not picks:
+        patterns = []
+    elif sample.holding(picks) >= LOOSE_IN_SAMPLE:
         # Many jobs hold the picks without the text: a trigram each, so that
         # the planner sees them as common and narrows them down by the
         # other conditions' indexes before it reads the jobs.
