@@ -430,7 +430,7 @@ class Job(CommitFields):
         per query and connection (see :mod:`ciapp.prepared`).
         """
         connection = connections[DEFAULT_DB_ALIAS]
-        q, texts, trigrams = plan(query, connection.vendor)
+        q, texts, _ = plan(query, connection.vendor)
         ids: list[int] | None = None
         if texts:
             # None: a common word; the newest jobs are walked instead.
@@ -442,11 +442,8 @@ class Job(CommitFields):
         def compile() -> prepared.Compiled | None:
             (repository_id,) = values = prepared.stand_ins([int])
             condition = q & Q(CandidateSlot()) if with_ids else q
-            jobs = (
-                cls.objects.filter(condition, repository_id=repository_id)
-                .order_by("-number")
-                .values_list(*prepared.model_fields(cls))[:1]
-            )
+            jobs = cls.objects.filter(condition, repository_id=repository_id)
+            jobs = jobs.order_by("-number")[:1]
             try:
                 compiled = prepared.compile_queryset(
                     jobs, prepared.model_fields(cls), values
@@ -456,7 +453,9 @@ class Job(CommitFields):
             assert compiled.sql.count(CandidateSlot.MARKER) == int(with_ids)
             return compiled
 
-        key = ("newest-matching", query, trigrams, with_ids)
+        # The conditions say all the statement is made of: the same search
+        # may be asked another way once the sample has changed.
+        key = ("newest-matching", repr(q), with_ids)
         compiled = prepared.cached(key, compile)
         sql = None
         if compiled is not None and ids is not None:
