@@ -63,6 +63,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, F, Q
 from django.db.models.expressions import Combinable
+from django.db.models.functions import Left
 from django.db.models.sql.compiler import SQLCompiler
 
 from ciapp.search import Query, TextTerm
@@ -104,6 +105,8 @@ RARE_IN_SAMPLE = 0.01
 # how many seconds a process uses them before it reads them again.
 SAMPLE_JOBS = 2000
 SAMPLE_SECONDS = 600.0
+# How much of each field of a job the sample keeps.
+SAMPLE_CHARACTERS = 300
 # A text in at least this many of the sampled jobs is common: walking the
 # newest jobs meets it within a few hundred rows, and SQLite's index is not
 # asked at all.
@@ -650,7 +653,10 @@ class _Sampler:
     def take() -> Sample:
         from ciapp.models import Job
 
-        rows = Job.objects.order_by("-pk").values_list(*TEXT_FIELDS)[:SAMPLE_JOBS]
+        # The start of each field: enough to judge words by, and a bound on
+        # the sample's time and memory when commit messages run long.
+        fields = [Left(field, SAMPLE_CHARACTERS) for field in TEXT_FIELDS]
+        rows = Job.objects.order_by("-pk").values_list(*fields)[:SAMPLE_JOBS]
         texts = ["\x01".join(row) for row in rows]
         if connections[Job.objects.db].vendor == "postgresql":
             return Sample(texts, as_indexed)

@@ -503,3 +503,17 @@ def test_the_migration_reverses_and_applies_again(repository):
 def _indexes():
     with connection.cursor() as cursor:
         return connection.introspection.get_constraints(cursor, "ciapp_job")
+
+
+def test_the_sample_keeps_the_start_of_long_messages(repository):
+    long_body = "intro " + "x" * 5000 + " zebracorn"
+    make_job(repository, commit_title="Long one", commit_body=long_body)
+
+    sample = textsearch._Sampler.take()
+
+    (job,) = sample.jobs
+    assert job.startswith("long one\x01intro ")
+    assert len(job) <= 3 * textsearch.SAMPLE_CHARACTERS + 2
+    assert sample.count("zebracorn") == 0  # beyond the start: not sampled
+    # The search itself still reads the whole text.
+    assert found("zebracorn") == {Job.objects.get().pk}
