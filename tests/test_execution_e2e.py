@@ -343,7 +343,8 @@ def kill_leftovers_dry(key):
 def test_cancelling_a_job_stops_its_processes(worker, start, client, token):
     job = start({"Layerfile": BASE + "RUN echo started; sleep 60\n"})
     _running_step(job)
-    assert _processes_of(job)
+    # The step is RUNNING a moment before its shell is started.
+    wait_for(lambda: _processes_of(job), 10, "the step's processes to start")
 
     r = client.post(f"/api/v1/run/webapp/{job.number}/cancel?token={token}")
 
