@@ -134,13 +134,13 @@ def naive_matching() -> Iterator[None]:
         return job
 
     indexed = JobQuerySet.matching, Job.__dict__["newest_matching"]
-    JobQuerySet.matching = matching  # type: ignore[method-assign]
-    Job.newest_matching = classmethod(newest_matching)  # type: ignore[method-assign,assignment]
+    JobQuerySet.matching = matching
+    Job.newest_matching = classmethod(newest_matching)
     try:
         yield
     finally:
-        JobQuerySet.matching = indexed[0]  # type: ignore[method-assign]
-        Job.newest_matching = indexed[1]  # type: ignore[method-assign]
+        JobQuerySet.matching = indexed[0]
+        Job.newest_matching = indexed[1]
 
 
 @contextmanager

@@ -430,7 +430,7 @@ class Job(CommitFields):
         per query and connection (see :mod:`ciapp.prepared`).
         """
         connection = connections[DEFAULT_DB_ALIAS]
-        q, texts, _ = plan(query, connection.vendor)
+        q, texts = plan(query, connection.vendor)
         ids: list[int] | None = None
         if texts:
             # None: a common word; the newest jobs are walked instead.

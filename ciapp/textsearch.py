@@ -176,11 +176,10 @@ class TextContains(_Condition):
         pattern = f"%{connection.ops.prep_for_like_query(self.text)}%"
         if connection.vendor == "postgresql":
             if not self.indexed:
-                text = f"UPPER({' || CHR(1) || '.join(columns)})"
+                text = _upper(columns)
                 return f"STRPOS({text}, UPPER(%s)) > 0", (*params, self.text)
-            joins = f"'{JOINERS}', '{JOINED * len(JOINERS)}'"
             return (
-                f"{_indexed(columns)} LIKE TRANSLATE(UPPER(%s), {joins})",
+                f"{_indexed(columns)} LIKE TRANSLATE(UPPER(%s), {_JOINS})",
                 (*params, pattern),
             )
         if connection.vendor == "sqlite":
@@ -207,12 +206,20 @@ class IndexedPattern(_Condition):
         return f"{_indexed(columns)} LIKE %s", (*params, self.pattern.upper())
 
 
+# TRANSLATE's arguments that turn JOINERS into JOINED: constants written
+# into the SQL, since the planner matches the index by its expression, and a
+# parameter would not be the same.
+_JOINS = f"'{JOINERS}', '{JOINED * len(JOINERS)}'"
+
+
+def _upper(columns: list[str]) -> str:
+    """PostgreSQL: the title, body and author joined by U+0001, upper-cased."""
+    return f"UPPER({' || CHR(1) || '.join(columns)})"
+
+
 def _indexed(columns: list[str]) -> str:
     """PostgreSQL: the expression of the ``ciapp_job_text_trgm`` index."""
-    text = f"UPPER({' || CHR(1) || '.join(columns)})"
-    # Constants, written into the SQL: the planner matches the index by its
-    # expression, and a parameter would not be the same.
-    return f"TRANSLATE({text}, '{JOINERS}', '{JOINED * len(JOINERS)}')"
+    return f"TRANSLATE({_upper(columns)}, {_JOINS})"
 
 
 class IndexedCandidates(_Condition):
@@ -350,9 +357,6 @@ class Plan(NamedTuple):
     q: Q
     # SQLite: the texts whose candidates the FTS5 index is asked for.
     probe_texts: list[str]
-    # PostgreSQL: the trigrams the GIN index is asked for instead of the
-    # whole texts; the texts are then checked row by row.
-    trigrams: tuple[str, ...]
 
 
 def plan(query: Query, vendor: str) -> Plan:
@@ -370,7 +374,7 @@ def plan(query: Query, vendor: str) -> Plan:
             q &= Q(TextContains(term.text))
             if len(term.text) >= MIN_INDEXED_LENGTH:
                 texts.append(term.text)
-    return Plan(q, texts, ())
+    return Plan(q, texts)
 
 
 def _postgresql_plan(query: Query) -> Plan:
@@ -387,8 +391,9 @@ def _postgresql_plan(query: Query) -> Plan:
         and len(term.text) >= MIN_INDEXED_LENGTH
     ]
     sample = current_sample()
-    picks = rarest_trigrams(texts, sample)
-    whole = not picks and not is_common(texts, sample)
+    common = is_common(texts, sample)
+    picks = () if common else rarest_trigrams(texts, sample)
+    whole = not picks and not common
     q = Q()
     for term in query.terms:
         if not isinstance(term, TextTerm):
@@ -410,12 +415,12 @@ def _postgresql_plan(query: Query) -> Plan:
         patterns = pick_patterns(texts, picks)
     for pattern in patterns:
         q &= Q(IndexedPattern(pattern))
-    return Plan(q, [], picks)
+    return Plan(q, [])
 
 
 def query_q(query: Query, vendor: str) -> Q:
     """A ``Q`` equal in meaning to ``query.to_q()``, for ``vendor``'s indexes."""
-    q, texts, _ = plan(query, vendor)
+    q, texts = plan(query, vendor)
     if texts:
         q = Q(IndexedCandidates(texts)) & q
     return q
@@ -468,13 +473,11 @@ def rarest_trigrams(texts: list[str], sample: Sample) -> tuple[str, ...]:
     pg_trgm asks GIN for every trigram of a ``LIKE`` pattern, and reads the
     whole list of jobs of each: for a common trigram, milliseconds at a
     million jobs, and as many jobs to read and check again. Asking for the
-    few trigrams that leave fewest jobs costs little. None for a text that
-    is common (the planner then walks the newest jobs), and for one without
-    three ASCII letters or digits in a row (it is asked of the index whole).
+    few trigrams that leave fewest jobs costs little. None for a text
+    without three ASCII letters or digits in a row (it is asked of the index
+    whole). Common texts are not asked of the index at all (see plan()).
     """
     if not texts or any(not trigrams_of(text) for text in texts):
-        return ()
-    if is_common(texts, sample):
         return ()
     choices = sorted({trigram for text in texts for trigram in trigrams_of(text)})
     return tuple(sample.cheapest(choices, PICKS, GIN_WEIGHT))

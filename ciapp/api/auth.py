@@ -10,7 +10,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -116,11 +116,12 @@ def token_required(view: View) -> View:
             )
 
         token.touch()
-        request.api_token = token  # type: ignore[attr-defined]
-        request.organization = token.organization  # type: ignore[attr-defined]
-        request.repository_name = named if stored else None  # type: ignore[attr-defined]
-        request.repository = getattr(token, "named_repository", None)  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        api = cast(ApiRequest, request)
+        api.api_token = token
+        api.organization = token.organization
+        api.repository_name = named if stored else None
+        api.repository = getattr(token, "named_repository", None)
+        return view(api, *args, **kwargs)
 
     return wrapper
 
